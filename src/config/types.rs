@@ -1,0 +1,283 @@
+//! The typed configuration. Every field's doc comment names its TOML key; the environment
+//! variable is `DGS_` + the key path in upper case with `__` between levels.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+/// A secret value, already resolved from `inline`, `env:NAME` or `file:PATH`.
+/// Its `Debug` and `Display` never print the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a resolved secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself; call only where the value is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The whole configuration file (DESIGN.md, "Configuration").
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub domo: DomoConfig,
+    pub worker: WorkerConfig,
+    pub log: LogConfig,
+    pub sources: Vec<SourceConfig>,
+    pub rules: Vec<RuleConfig>,
+    pub api: ApiConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// `server.listen`: address to bind; default `127.0.0.1:8080`.
+    pub listen: SocketAddr,
+    /// `server.max_body_bytes`: largest request body accepted; default 1 MiB.
+    pub max_body_bytes: usize,
+    /// `server.request_timeout_secs`: a request that takes longer (including a slow body) is
+    /// answered 408; default 30.
+    pub request_timeout_secs: u64,
+    /// `server.shutdown_timeout_secs`: bound on the graceful drain; default 25.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// `[store]`
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// `store.url`: `sqlite://PATH` (one replica) or `postgres://…` (several); default
+    /// `sqlite://domo-group-sync.db`.
+    pub url: Secret,
+    /// `store.group_commit`: share one commit between concurrent ingests; default true.
+    pub group_commit: bool,
+    /// `store.max_batch`: most requests one group commit takes; default 256.
+    pub max_batch: usize,
+    /// `store.max_connections`: pool size; default 8.
+    pub max_connections: u32,
+}
+
+/// `[domo]`
+#[derive(Debug, Clone)]
+pub struct DomoConfig {
+    /// `domo.api_base`: default `https://api.domo.com`.
+    pub api_base: url::Url,
+    /// `domo.client_id`: OAuth client id. With `client_secret` unset too, `serve` runs an
+    /// in-process simulator instead of calling Domo.
+    pub client_id: Option<Secret>,
+    /// `domo.client_secret`.
+    pub client_secret: Option<Secret>,
+    /// `domo.dry_run`: plan and record every operation, call nothing that writes.
+    pub dry_run: bool,
+    /// `domo.create_missing_users`: create a Domo user for an unknown email; default false
+    /// (wait for the user to appear, then dead-letter).
+    pub create_missing_users: bool,
+    /// `domo.send_invite`: with `create_missing_users`, ask Domo to email an invite.
+    pub send_invite: bool,
+    /// `domo.new_user_role`: the role of users the service creates; default `Participant`.
+    pub new_user_role: String,
+    /// `domo.requests_per_second`: client-side rate limit; default 40.
+    pub requests_per_second: f64,
+    /// `domo.max_in_flight`: bound on concurrent requests to Domo; default 8.
+    pub max_in_flight: usize,
+    /// `domo.connect_timeout_secs`: default 5.
+    pub connect_timeout_secs: u64,
+    /// `domo.request_timeout_secs`: default 20.
+    pub request_timeout_secs: u64,
+    /// `domo.user_wait_secs`: how long an unknown email is waited for before the job is
+    /// dead-lettered with "user not found in Domo"; default 3600.
+    pub user_wait_secs: u64,
+    /// `domo.sim_listen`: where the in-process simulator listens when no credentials are
+    /// set; default `127.0.0.1:8090`.
+    pub sim_listen: SocketAddr,
+}
+
+impl DomoConfig {
+    /// True when no Domo credentials are configured (the in-process simulator is used).
+    pub fn uses_simulator(&self) -> bool {
+        self.client_id.is_none() && self.client_secret.is_none()
+    }
+}
+
+/// `[worker]`
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// `worker.concurrency`: jobs (users) worked at once; default 8.
+    pub concurrency: usize,
+    /// `worker.max_attempts`: attempts before a job is dead-lettered; default 15.
+    pub max_attempts: u32,
+    /// `worker.backoff_base_ms`: first retry delay; default 500.
+    pub backoff_base_ms: u64,
+    /// `worker.backoff_max_secs`: cap on one retry delay; default 600.
+    pub backoff_max_secs: u64,
+    /// `worker.lease_secs`: how long a claimed job is held before another worker may take it;
+    /// default 60.
+    pub lease_secs: u64,
+    /// `worker.poll_interval_ms`: how often an idle worker looks for due jobs; default 500.
+    pub poll_interval_ms: u64,
+}
+
+/// `[log]`
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// `log.format`: `compact` (people) or `json` (production); default `compact`.
+    pub format: LogFormat,
+    /// `log.level`: an `EnvFilter` directive; `RUST_LOG` wins when set; default `info`.
+    pub level: String,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Compact,
+    Json,
+}
+
+/// The payload shapes the service understands (`sources[].format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Canonical,
+    Workos,
+    Okta,
+    Clerk,
+    Bamboohr,
+}
+
+/// The signature schemes (`sources[].scheme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    StandardWebhooks,
+    Svix,
+    Github,
+    Stripe,
+    Workos,
+    Bamboohr,
+    Okta,
+    Hmac,
+}
+
+/// `sources[].hmac.algorithm`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HmacAlgorithm {
+    Sha256,
+    Sha512,
+}
+
+/// `sources[].hmac.encoding`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HmacEncoding {
+    Hex,
+    Base64,
+}
+
+/// `sources[].hmac.signed`: which bytes the generic profile signs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum SignedContent {
+    /// The raw body only.
+    #[serde(rename = "body")]
+    Body,
+    /// `{timestamp}.{body}`
+    #[serde(rename = "timestamp.body")]
+    TimestampBody,
+    /// `{id}.{timestamp}.{body}`
+    #[serde(rename = "id.timestamp.body")]
+    IdTimestampBody,
+}
+
+/// `[sources.hmac]`: the generic HMAC profile for senders without a named scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HmacProfile {
+    /// `header`: the header that carries the signature (required).
+    pub header: String,
+    /// `algorithm`: `sha256` (default) or `sha512`.
+    pub algorithm: HmacAlgorithm,
+    /// `encoding`: `hex` (default) or `base64`.
+    pub encoding: HmacEncoding,
+    /// `prefix`: stripped from the header value before decoding, e.g. `sha256=`.
+    pub prefix: Option<String>,
+    /// `signed`: `body` (default), `timestamp.body` or `id.timestamp.body`.
+    pub signed: SignedContent,
+    /// `timestamp_header`: required when the timestamp is signed; unix seconds.
+    pub timestamp_header: Option<String>,
+    /// `id_header`: required with `id.timestamp.body`.
+    pub id_header: Option<String>,
+}
+
+/// One `[[sources]]` entry: an endpoint `POST /webhooks/{name}`.
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    /// `name`: the path segment; letters, digits, `-` and `_`.
+    pub name: String,
+    /// `format`: how the body maps to canonical events.
+    pub format: Format,
+    /// `scheme`: how the request is authenticated.
+    pub scheme: Scheme,
+    /// `secrets`: one or more; any may match (rotation).
+    pub secrets: Vec<Secret>,
+    /// `tolerance_secs`: allowed clock difference for timestamped schemes, both directions;
+    /// default 300.
+    pub tolerance_secs: u64,
+    /// `header`: for `okta`, the static header that carries the secret; default `Authorization`.
+    pub header: String,
+    /// `hmac`: the generic profile; required with `scheme = "hmac"`.
+    pub hmac: Option<HmacProfile>,
+}
+
+/// What a rule matches (`rules[].when`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleMatch {
+    /// `{ group = "Marketing" }` or a glob `{ group = "eng-*" }`.
+    Group(String),
+    /// `{ attribute = "department", equals = "Sales" }`; `equals` may be a glob.
+    Attribute { name: String, equals: String },
+}
+
+/// One `[[rules]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleConfig {
+    pub when: RuleMatch,
+    /// `domo_groups`: Domo group names; `{attr}` is replaced by the user's attribute.
+    pub domo_groups: Vec<String>,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    pub tokens: Vec<ApiToken>,
+}
+
+/// Scopes of the internal API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiScope {
+    Read,
+    Write,
+    Admin,
+}
+
+/// One `[[api.tokens]]` entry: a bearer token known only by its SHA-256.
+#[derive(Debug, Clone)]
+pub struct ApiToken {
+    pub name: String,
+    /// Lower-case hex SHA-256 of the token, 32 bytes decoded.
+    pub sha256: [u8; 32],
+    pub scopes: Vec<ApiScope>,
+}
+

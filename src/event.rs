@@ -1,0 +1,229 @@
+//! The canonical event: what every format adapter produces and what the worker consumes.
+//!
+//! The JSON shape is a public contract (DESIGN.md, "Canonical event"): the `canonical` source
+//! format and `POST /api/v1/events` take it as is, and the store keeps it as JSON.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What happened. The wire names are the dotted strings of DESIGN.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// A user joined: their managed Domo groups become exactly what the rules derive.
+    #[serde(rename = "user.onboarded")]
+    UserOnboarded,
+    /// A user changed: same meaning as onboarded (a full snapshot).
+    #[serde(rename = "user.updated")]
+    UserUpdated,
+    /// A user left: removed from every managed group.
+    #[serde(rename = "user.offboarded")]
+    UserOffboarded,
+    /// An IdP group appeared: the mapped Domo groups must exist.
+    #[serde(rename = "group.created")]
+    GroupCreated,
+    /// A user joined the listed IdP group(s) (a delta).
+    #[serde(rename = "group.member_added")]
+    GroupMemberAdded,
+    /// A user left the listed IdP group(s) (a delta).
+    #[serde(rename = "group.member_removed")]
+    GroupMemberRemoved,
+}
+
+impl EventType {
+    /// The dotted wire name, e.g. `user.onboarded`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UserOnboarded => "user.onboarded",
+            Self::UserUpdated => "user.updated",
+            Self::UserOffboarded => "user.offboarded",
+            Self::GroupCreated => "group.created",
+            Self::GroupMemberAdded => "group.member_added",
+            Self::GroupMemberRemoved => "group.member_removed",
+        }
+    }
+
+    /// Every type, in wire-name order of DESIGN.md.
+    pub const ALL: [EventType; 6] = [
+        Self::UserOnboarded,
+        Self::UserUpdated,
+        Self::UserOffboarded,
+        Self::GroupCreated,
+        Self::GroupMemberAdded,
+        Self::GroupMemberRemoved,
+    ];
+
+    /// Parses a dotted wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// Snapshots replace the user's whole desired state; deltas change one group.
+    pub fn is_snapshot(self) -> bool {
+        matches!(
+            self,
+            Self::UserOnboarded | Self::UserUpdated | Self::UserOffboarded
+        )
+    }
+
+    /// Whether the event concerns one user (everything but `group.created`).
+    pub fn needs_user(self) -> bool {
+        !matches!(self, Self::GroupCreated)
+    }
+}
+
+/// The user an event is about. `email` is the key that ties a user to a Domo account.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct EventUser {
+    /// Primary email; compared case-insensitively.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The sender's own id for the user (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Display name, used when a Domo user is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Attributes the rules can match and template from (department, location, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// One event in the canonical shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CanonicalEvent {
+    /// The sender's unique id: with the source name, the dedup key.
+    pub id: String,
+    /// What happened.
+    #[serde(rename = "type")]
+    pub event_type: EventType,
+    /// When it happened at the sender: the order key ("latest wins").
+    pub occurred_at: DateTime<Utc>,
+    /// The user concerned; required for every type but `group.created`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<EventUser>,
+    /// IdP group names: the full list for onboarded/updated, the changed ones for member_*,
+    /// the new group for `group.created`.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}
+
+/// Why an event cannot be accepted although it parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("`id` must not be empty")]
+    EmptyId,
+    #[error("`id` is longer than 256 characters")]
+    IdTooLong,
+    #[error("`{0}` events need `user.email`")]
+    MissingEmail(&'static str),
+    #[error("`user.email` `{0}` is not an email address")]
+    BadEmail(String),
+    #[error("`{0}` events need at least one entry in `groups`")]
+    MissingGroups(&'static str),
+    #[error("group names must not be empty")]
+    EmptyGroupName,
+}
+
+impl CanonicalEvent {
+    /// The lower-cased email that keys per-user state and ordering, if the event has a user.
+    pub fn user_key(&self) -> Option<String> {
+        self.user
+            .as_ref()
+            .and_then(|u| u.email.as_deref())
+            .map(normalize_email)
+    }
+
+    /// Checks the rules every accepted event must meet, whatever its format.
+    pub fn validate(&self) -> Result<(), EventError> {
+        if self.id.trim().is_empty() {
+            return Err(EventError::EmptyId);
+        }
+        if self.id.len() > 256 {
+            return Err(EventError::IdTooLong);
+        }
+        let kind = self.event_type.as_str();
+        if self.event_type.needs_user() {
+            let email = self
+                .user
+                .as_ref()
+                .and_then(|u| u.email.as_deref())
+                .ok_or(EventError::MissingEmail(kind))?;
+            if !looks_like_email(email) {
+                return Err(EventError::BadEmail(email.to_owned()));
+            }
+        }
+        let needs_groups = matches!(
+            self.event_type,
+            EventType::GroupCreated | EventType::GroupMemberAdded | EventType::GroupMemberRemoved
+        );
+        if needs_groups && self.groups.is_empty() {
+            return Err(EventError::MissingGroups(kind));
+        }
+        if self.groups.iter().any(|g| g.trim().is_empty()) {
+            return Err(EventError::EmptyGroupName);
+        }
+        Ok(())
+    }
+}
+
+/// Lower-cases and trims an email so that one person has one key.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn looks_like_email(s: &str) -> bool {
+    let s = s.trim();
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@') && s.len() <= 320
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_event_round_trips_through_its_wire_shape() {
+        let json = r#"{"id":"evt_1","type":"user.onboarded","occurred_at":"2026-11-28T10:00:00Z",
+            "user":{"email":"Ada@Example.com","name":"Ada","attributes":{"department":"Sales"}},
+            "groups":["Marketing"]}"#;
+        let ev: CanonicalEvent = serde_json::from_str(json).expect("parses");
+        assert_eq!(ev.event_type, EventType::UserOnboarded);
+        assert_eq!(ev.user_key().as_deref(), Some("ada@example.com"));
+        assert!(ev.validate().is_ok());
+        let back: CanonicalEvent =
+            serde_json::from_str(&serde_json::to_string(&ev).expect("serializes")).expect("parses");
+        assert_eq!(back, ev);
+    }
+
+    #[test]
+    fn member_events_without_groups_or_email_are_invalid() {
+        let mut ev: CanonicalEvent = serde_json::from_str(
+            r#"{"id":"e","type":"group.member_added","occurred_at":"2026-11-28T10:00:00Z","user":{"email":"a@b.c"}}"#,
+        )
+        .expect("parses");
+        assert_eq!(ev.validate(), Err(EventError::MissingGroups("group.member_added")));
+        ev.groups = vec!["G".into()];
+        assert!(ev.validate().is_ok());
+        ev.user = None;
+        assert_eq!(ev.validate(), Err(EventError::MissingEmail("group.member_added")));
+    }
+
+    #[test]
+    fn unknown_type_and_unknown_fields_are_rejected() {
+        assert!(serde_json::from_str::<CanonicalEvent>(
+            r#"{"id":"e","type":"user.exploded","occurred_at":"2026-11-28T10:00:00Z"}"#
+        )
+        .is_err());
+        assert!(serde_json::from_str::<CanonicalEvent>(
+            r#"{"id":"e","type":"group.created","occurred_at":"2026-11-28T10:00:00Z","groups":["x"],"extra":1}"#
+        )
+        .is_err());
+    }
+}
