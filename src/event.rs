@@ -104,10 +104,11 @@ pub struct CanonicalEvent {
     /// The user concerned; required for every type but `group.created`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<EventUser>,
-    /// IdP group names: the full list for onboarded/updated, the changed ones for member_*,
-    /// the new group for `group.created`.
-    #[serde(default)]
-    pub groups: Vec<String>,
+    /// IdP group names: the full list for onboarded/updated (absent = "not stated, keep what
+    /// is known", `[]` = "in no group"), the changed ones for member_*, the new group for
+    /// `group.created`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
 }
 
 /// Why an event cannot be accepted although it parsed.
@@ -119,6 +120,8 @@ pub enum EventError {
     IdTooLong,
     #[error("`{0}` events need `user.email`")]
     MissingEmail(&'static str),
+    #[error("`{0}` events need `user.email` or `user.id`")]
+    MissingUser(&'static str),
     #[error("`user.email` `{0}` is not an email address")]
     BadEmail(String),
     #[error("`{0}` events need at least one entry in `groups`")]
@@ -136,6 +139,14 @@ impl CanonicalEvent {
             .map(normalize_email)
     }
 
+    /// Onboarded and updated snapshots must carry an email; the rest may name the user by id.
+    pub fn requires_email(&self) -> bool {
+        matches!(
+            self.event_type,
+            EventType::UserOnboarded | EventType::UserUpdated
+        )
+    }
+
     /// Checks the rules every accepted event must meet, whatever its format.
     pub fn validate(&self) -> Result<(), EventError> {
         if self.id.trim().is_empty() {
@@ -146,23 +157,31 @@ impl CanonicalEvent {
         }
         let kind = self.event_type.as_str();
         if self.event_type.needs_user() {
-            let email = self
-                .user
-                .as_ref()
-                .and_then(|u| u.email.as_deref())
-                .ok_or(EventError::MissingEmail(kind))?;
-            if !looks_like_email(email) {
-                return Err(EventError::BadEmail(email.to_owned()));
+            let user = self.user.as_ref();
+            let email = user.and_then(|u| u.email.as_deref());
+            let id = user.and_then(|u| u.id.as_deref()).filter(|i| !i.trim().is_empty());
+            match (email, id) {
+                (Some(email), _) if !looks_like_email(email) => {
+                    return Err(EventError::BadEmail(email.to_owned()));
+                }
+                (Some(_), _) => {}
+                // Onboarding needs the email: it is how the Domo account is found or made.
+                (None, _) if self.requires_email() => return Err(EventError::MissingEmail(kind)),
+                // Offboarding and membership deltas may name the user by the sender's id
+                // alone (Clerk's `user.deleted`); the worker resolves it to an email.
+                (None, Some(_)) => {}
+                (None, None) => return Err(EventError::MissingUser(kind)),
             }
         }
         let needs_groups = matches!(
             self.event_type,
             EventType::GroupCreated | EventType::GroupMemberAdded | EventType::GroupMemberRemoved
         );
-        if needs_groups && self.groups.is_empty() {
+        let groups = self.groups.as_deref().unwrap_or_default();
+        if needs_groups && groups.is_empty() {
             return Err(EventError::MissingGroups(kind));
         }
-        if self.groups.iter().any(|g| g.trim().is_empty()) {
+        if groups.iter().any(|g| g.trim().is_empty()) {
             return Err(EventError::EmptyGroupName);
         }
         Ok(())
@@ -209,10 +228,14 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(ev.validate(), Err(EventError::MissingGroups("group.member_added")));
-        ev.groups = vec!["G".into()];
+        ev.groups = Some(vec!["G".into()]);
         assert!(ev.validate().is_ok());
         ev.user = None;
-        assert_eq!(ev.validate(), Err(EventError::MissingEmail("group.member_added")));
+        assert_eq!(ev.validate(), Err(EventError::MissingUser("group.member_added")));
+        ev.user = Some(EventUser { id: Some("user_1".into()), ..EventUser::default() });
+        assert!(ev.validate().is_ok(), "a delta may name the user by id");
+        ev.event_type = EventType::UserOnboarded;
+        assert_eq!(ev.validate(), Err(EventError::MissingEmail("user.onboarded")));
     }
 
     #[test]
