@@ -159,7 +159,9 @@ impl CanonicalEvent {
         if self.event_type.needs_user() {
             let user = self.user.as_ref();
             let email = user.and_then(|u| u.email.as_deref());
-            let id = user.and_then(|u| u.id.as_deref()).filter(|i| !i.trim().is_empty());
+            let id = user
+                .and_then(|u| u.id.as_deref())
+                .filter(|i| !i.trim().is_empty());
             match (email, id) {
                 (Some(email), _) if !looks_like_email(email) => {
                     return Err(EventError::BadEmail(email.to_owned()));
@@ -227,23 +229,37 @@ mod tests {
             r#"{"id":"e","type":"group.member_added","occurred_at":"2026-11-28T10:00:00Z","user":{"email":"a@b.c"}}"#,
         )
         .expect("parses");
-        assert_eq!(ev.validate(), Err(EventError::MissingGroups("group.member_added")));
+        assert_eq!(
+            ev.validate(),
+            Err(EventError::MissingGroups("group.member_added"))
+        );
         ev.groups = Some(vec!["G".into()]);
         assert!(ev.validate().is_ok());
         ev.user = None;
-        assert_eq!(ev.validate(), Err(EventError::MissingUser("group.member_added")));
-        ev.user = Some(EventUser { id: Some("user_1".into()), ..EventUser::default() });
+        assert_eq!(
+            ev.validate(),
+            Err(EventError::MissingUser("group.member_added"))
+        );
+        ev.user = Some(EventUser {
+            id: Some("user_1".into()),
+            ..EventUser::default()
+        });
         assert!(ev.validate().is_ok(), "a delta may name the user by id");
         ev.event_type = EventType::UserOnboarded;
-        assert_eq!(ev.validate(), Err(EventError::MissingEmail("user.onboarded")));
+        assert_eq!(
+            ev.validate(),
+            Err(EventError::MissingEmail("user.onboarded"))
+        );
     }
 
     #[test]
     fn unknown_type_and_unknown_fields_are_rejected() {
-        assert!(serde_json::from_str::<CanonicalEvent>(
-            r#"{"id":"e","type":"user.exploded","occurred_at":"2026-11-28T10:00:00Z"}"#
-        )
-        .is_err());
+        assert!(
+            serde_json::from_str::<CanonicalEvent>(
+                r#"{"id":"e","type":"user.exploded","occurred_at":"2026-11-28T10:00:00Z"}"#
+            )
+            .is_err()
+        );
         assert!(serde_json::from_str::<CanonicalEvent>(
             r#"{"id":"e","type":"group.created","occurred_at":"2026-11-28T10:00:00Z","groups":["x"],"extra":1}"#
         )

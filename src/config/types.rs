@@ -39,6 +39,8 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub rules: Vec<RuleConfig>,
     pub api: ApiConfig,
+    /// True when no file was given: `serve` then adds a demo source and a demo rule.
+    pub demo: bool,
 }
 
 /// `[server]`
@@ -280,4 +282,3 @@ pub struct ApiToken {
     pub sha256: [u8; 32],
     pub scopes: Vec<ApiScope>,
 }
-

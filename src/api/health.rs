@@ -1,0 +1,60 @@
+//! `/healthz` (the process lives) and `/readyz` (the store answers and a Domo token can be had).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+
+/// Health answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable`.
+    pub status: &'static str,
+    /// Per dependency: `ok` or a short reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<Check>,
+}
+
+/// One readiness check.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Check {
+    pub name: &'static str,
+    pub status: String,
+}
+
+/// Liveness: answers while the process runs.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process is alive", body = Health)))]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok", checks: Vec::new() })
+}
+
+/// Readiness: the store answers and (unless in dry run) a Domo token can be obtained.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready to take traffic", body = Health),
+        (status = 503, description = "A dependency is not ready", body = Health)))]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let mut checks = Vec::new();
+    let store = match state.store.ping().await {
+        Ok(()) => "ok".to_owned(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: store not reachable");
+            "unreachable".to_owned()
+        }
+    };
+    checks.push(Check { name: "store", status: store });
+    if let Some(domo) = &state.domo_ready {
+        let s = match domo.check().await {
+            Ok(()) => "ok".to_owned(),
+            Err(reason) => reason,
+        };
+        checks.push(Check { name: "domo", status: s });
+    }
+    let ok = checks.iter().all(|c| c.status == "ok");
+    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(Health { status: if ok { "ok" } else { "unavailable" }, checks }))
+}

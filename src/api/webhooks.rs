@@ -1,0 +1,152 @@
+//! `POST /webhooks/{source}`: raw bytes → size limit → signature → format adapter → durable
+//! commit → 202. And `GET /webhooks/{source}` for Okta's one-time verification.
+//!
+//! Order matters: the body is read as raw bytes (never re-serialised, the signature covers
+//! them exactly), the size limit applies while reading, the signature is checked before any
+//! parsing, and the answer is sent only after the commit.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use crate::config::Scheme;
+use crate::error::{ApiError, Problem, ProblemKind};
+use crate::ingest::to_item;
+use crate::store::IngestStatus;
+
+/// The answer to an accepted delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    /// One entry per event in the delivery, in order.
+    pub events: Vec<AcceptedEvent>,
+}
+
+/// What became of one event of a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedEvent {
+    /// The sender's event id (the dedup key with the source name).
+    #[schema(example = "msg_2Lz8Hk1Q")]
+    pub id: String,
+    /// `queued` (stored, will be applied), `duplicate` (seen before, nothing done) or
+    /// `ignored` (stored and acknowledged; the service does not act on this event type).
+    #[schema(value_type = String, example = "queued")]
+    pub status: IngestStatus,
+}
+
+/// The body of Okta's verification answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Verification {
+    pub verification: String,
+}
+
+/// Receive signed events from an identity provider or HR system.
+///
+/// The body is verified with the source's signature scheme (its headers are listed under
+/// security schemes), mapped to canonical events by the source's format, stored durably, and
+/// answered 202 only after the commit. Nothing here calls Domo. Sources with the `okta` scheme
+/// are answered `200` with an empty body, as Okta expects.
+#[utoipa::path(post, path = "/webhooks/{source}", tag = "webhooks",
+    params(("source" = String, Path, description = "The source's configured name", example = "workos")),
+    request_body(content = String, content_type = "application/json",
+        description = "The sender's payload, exactly as sent (the signature covers these bytes)"),
+    responses(
+        (status = 202, description = "Stored durably; will be applied", body = Accepted),
+        (status = 200, description = "Stored (Okta sources: empty body)"),
+        (status = 400, description = "Malformed payload after a valid signature", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, wrong or expired signature", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No source of that name", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over `server.max_body_bytes`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store could not commit; nothing was acknowledged", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn receive_webhook(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Some(src) = state.sources.get(&source).cloned() else {
+        return Err(ApiError::new(ProblemKind::UnknownSource));
+    };
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(ProblemKind::PayloadTooLarge)
+        } else {
+            ApiError::with_detail(ProblemKind::MalformedPayload, "the body could not be read")
+        }
+    })?;
+    let now = chrono::Utc::now().timestamp();
+    if let Err(e) = crate::signature::verify(&src, &headers, &body, now) {
+        tracing::debug!(webhook.source = %source, reason = e.reason(), "signature rejected");
+        return Err(ApiError::new(ProblemKind::InvalidSignature));
+    }
+    let parsed = crate::sources::parse(src.format, &headers, &body).map_err(|e| {
+        tracing::debug!(webhook.source = %source, error = %e, "payload rejected");
+        ApiError::with_detail(ProblemKind::MalformedPayload, e.to_string())
+    })?;
+    let items = parsed.into_iter().map(|p| to_item(&source, p, None)).collect();
+    let outcomes = state.ingestor.submit(&source, items).await.map_err(|e| {
+        tracing::warn!(webhook.source = %source, error = %e, "could not store a delivery");
+        ApiError::new(ProblemKind::StoreUnavailable)
+    })?;
+    tracing::info!(
+        webhook.source = %source,
+        events = outcomes.len(),
+        queued = outcomes.iter().filter(|o| o.status == IngestStatus::Queued).count(),
+        "delivery stored"
+    );
+    if src.scheme == Scheme::Okta {
+        return Ok(StatusCode::OK.into_response());
+    }
+    let events = outcomes
+        .into_iter()
+        .map(|o| AcceptedEvent { id: o.event_id, status: o.status })
+        .collect();
+    Ok((StatusCode::ACCEPTED, Json(Accepted { events })).into_response())
+}
+
+/// Okta's one-time endpoint verification.
+///
+/// Okta sends `X-Okta-Verification-Challenge` once when the hook is registered; the answer
+/// echoes it. Only sources with the `okta` scheme answer; when the configured auth header is
+/// present it must match.
+#[utoipa::path(get, path = "/webhooks/{source}", tag = "webhooks",
+    params(
+        ("source" = String, Path, description = "The source's configured name"),
+        ("X-Okta-Verification-Challenge" = String, Header, description = "The challenge to echo")),
+    responses(
+        (status = 200, description = "The challenge, echoed", body = Verification),
+        (status = 400, description = "No challenge header", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "A wrong auth header", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No Okta source of that name", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn verify_webhook_endpoint(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Verification>, ApiError> {
+    let Some(src) = state.sources.get(&source).filter(|s| s.scheme == Scheme::Okta) else {
+        return Err(ApiError::new(ProblemKind::UnknownSource));
+    };
+    if headers.contains_key(src.header.as_str())
+        && crate::signature::verify(src, &headers, b"", chrono::Utc::now().timestamp()).is_err()
+    {
+        return Err(ApiError::new(ProblemKind::InvalidSignature));
+    }
+    let challenge = headers
+        .get("x-okta-verification-challenge")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 1024)
+        .ok_or_else(|| {
+            ApiError::with_detail(
+                ProblemKind::MalformedPayload,
+                "the X-Okta-Verification-Challenge header is missing",
+            )
+        })?;
+    Ok(Json(Verification { verification: challenge.to_owned() }))
+}

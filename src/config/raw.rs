@@ -1,0 +1,141 @@
+//! The configuration as written: TOML (plus `DGS_*` overrides) deserialised section by section
+//! into permissive "raw" structs, so that every problem can be reported, not only the first.
+
+use serde::{Deserialize, Deserializer};
+
+use super::types::{
+    ApiScope, Format, HmacAlgorithm, HmacEncoding, LogFormat, Scheme, SignedContent,
+};
+
+/// A string that may have been written (or overridden from the environment) as a number or
+/// boolean: `DGS_DOMO__CLIENT_ID=12345` must still be a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text(pub String);
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            S(String),
+            I(i64),
+            F(f64),
+            B(bool),
+        }
+        Ok(Text(match Any::deserialize(d)? {
+            Any::S(s) => s,
+            Any::I(i) => i.to_string(),
+            Any::F(f) => f.to_string(),
+            Any::B(b) => b.to_string(),
+        }))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    pub listen: Option<Text>,
+    pub max_body_bytes: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
+    pub shutdown_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    pub url: Option<Text>,
+    pub group_commit: Option<bool>,
+    pub max_batch: Option<u64>,
+    pub max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDomo {
+    pub api_base: Option<Text>,
+    pub client_id: Option<Text>,
+    pub client_secret: Option<Text>,
+    pub dry_run: Option<bool>,
+    pub create_missing_users: Option<bool>,
+    pub send_invite: Option<bool>,
+    pub new_user_role: Option<Text>,
+    pub requests_per_second: Option<f64>,
+    pub max_in_flight: Option<u64>,
+    pub connect_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
+    pub user_wait_secs: Option<u64>,
+    pub sim_listen: Option<Text>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorker {
+    pub concurrency: Option<u64>,
+    pub max_attempts: Option<u32>,
+    pub backoff_base_ms: Option<u64>,
+    pub backoff_max_secs: Option<u64>,
+    pub lease_secs: Option<u64>,
+    pub poll_interval_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLog {
+    pub format: Option<LogFormat>,
+    pub level: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHmac {
+    pub header: Text,
+    pub algorithm: Option<HmacAlgorithm>,
+    pub encoding: Option<HmacEncoding>,
+    pub prefix: Option<Text>,
+    pub signed: Option<SignedContent>,
+    pub timestamp_header: Option<Text>,
+    pub id_header: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub name: Text,
+    pub format: Format,
+    pub scheme: Scheme,
+    #[serde(default)]
+    pub secrets: Vec<Text>,
+    pub tolerance_secs: Option<u64>,
+    pub header: Option<Text>,
+    pub hmac: Option<RawHmac>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWhen {
+    pub group: Option<Text>,
+    pub attribute: Option<Text>,
+    pub equals: Option<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub when: RawWhen,
+    pub domo_groups: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToken {
+    pub name: Text,
+    pub sha256: Text,
+    pub scopes: Vec<ApiScope>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawApi {
+    #[serde(default)]
+    pub tokens: Vec<toml::Value>,
+}

@@ -1,0 +1,169 @@
+//! The durable front door: turns parsed events into inbox rows and commits them, sharing one
+//! commit between concurrent requests (group commit) so that durable ingest is not capped at one
+//! fsync per request.
+//!
+//! A request hands its items to a committer task and waits for the reply; the committer takes
+//! every request already waiting (up to `store.max_batch`), writes them in one transaction, and
+//! answers each. The HTTP layer answers 202 only after that reply: ack means durable.
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+
+use crate::event::{CanonicalEvent, EventType};
+use crate::sources::Parsed;
+use crate::store::{IngestItem, IngestOutcome, Store, StoreError};
+
+/// Why events could not be stored: the HTTP layer answers 503.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the store could not commit: {0}")]
+pub struct IngestError(pub String);
+
+struct Request {
+    source: String,
+    items: Vec<IngestItem>,
+    reply: oneshot::Sender<Result<Vec<IngestOutcome>, IngestError>>,
+}
+
+/// Submits events to the store, batching concurrent submissions into shared commits.
+#[derive(Clone)]
+pub struct Ingestor {
+    store: Store,
+    tx: Option<mpsc::Sender<Request>>,
+    notify: Arc<Notify>,
+}
+
+impl Ingestor {
+    /// Starts the committer task(s). With `group_commit` off, every submission commits on its
+    /// own (the baseline for the benchmark). `notify` wakes the workers after each commit.
+    pub fn start(store: Store, group_commit: bool, max_batch: usize, notify: Arc<Notify>) -> Self {
+        if !group_commit {
+            return Ingestor { store, tx: None, notify };
+        }
+        let (tx, rx) = mpsc::channel::<Request>(max_batch.max(1) * 4);
+        // SQLite has one writer: one committer. PostgreSQL commits in parallel well, so a few
+        // committers share the queue, each still batching what is waiting.
+        let committers = match store {
+            Store::Sqlite(_) => 1,
+            Store::Postgres(_) => 4,
+        };
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..committers {
+            let (store, rx, notify) = (store.clone(), rx.clone(), notify.clone());
+            tokio::spawn(async move { commit_loop(store, rx, max_batch.max(1), notify).await });
+        }
+        Ingestor { store, tx: Some(tx), notify }
+    }
+
+    /// Stores the items of one request and returns their outcomes once committed.
+    pub async fn submit(
+        &self,
+        source: &str,
+        items: Vec<IngestItem>,
+    ) -> Result<Vec<IngestOutcome>, IngestError> {
+        let Some(tx) = &self.tx else {
+            let now = chrono::Utc::now().timestamp_millis();
+            let mut out = self
+                .store
+                .ingest(&[(source, &items)], now)
+                .await
+                .map_err(|e| store_error(&e))?;
+            self.notify.notify_waiters();
+            return Ok(out.pop().unwrap_or_default());
+        };
+        let (reply, rx) = oneshot::channel();
+        let req = Request { source: source.to_owned(), items, reply };
+        tx.send(req)
+            .await
+            .map_err(|_| IngestError("the committer has stopped".into()))?;
+        rx.await
+            .map_err(|_| IngestError("the committer has stopped".into()))?
+    }
+}
+
+fn store_error(e: &StoreError) -> IngestError {
+    tracing::error!(error = %e, "ingest commit failed");
+    IngestError(e.to_string())
+}
+
+async fn commit_loop(
+    store: Store,
+    rx: Arc<Mutex<mpsc::Receiver<Request>>>,
+    max_batch: usize,
+    notify: Arc<Notify>,
+) {
+    loop {
+        let batch = {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else { return };
+            let mut batch = vec![first];
+            while batch.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(r) => batch.push(r),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let now = chrono::Utc::now().timestamp_millis();
+        let requests: Vec<(&str, &[IngestItem])> =
+            batch.iter().map(|r| (r.source.as_str(), r.items.as_slice())).collect();
+        match store.ingest(&requests, now).await {
+            Ok(outcomes) => {
+                for (req, out) in batch.into_iter().zip(outcomes) {
+                    let _ = req.reply.send(Ok(out));
+                }
+                notify.notify_waiters();
+            }
+            Err(e) => {
+                let err = store_error(&e);
+                for req in batch {
+                    let _ = req.reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The queue lane of an event: its user's email, else the sender's user id (resolved later),
+/// else the group it creates.
+pub fn job_key(source: &str, ev: &CanonicalEvent) -> String {
+    if let Some(email) = ev.user_key() {
+        return format!("user:{email}");
+    }
+    if ev.event_type == EventType::GroupCreated {
+        let name = ev
+            .groups
+            .as_deref()
+            .and_then(<[String]>::first)
+            .map(|g| g.to_lowercase())
+            .unwrap_or_default();
+        return format!("group:{name}");
+    }
+    let id = ev.user.as_ref().and_then(|u| u.id.as_deref()).unwrap_or_default();
+    format!("id:{source}:{id}")
+}
+
+/// Turns a parsed item into the row to store.
+pub fn to_item(source: &str, parsed: Parsed, replay_of: Option<i64>) -> IngestItem {
+    match parsed {
+        Parsed::Event(ev) => IngestItem {
+            event_id: ev.id.clone(),
+            event_type: ev.event_type.as_str().to_owned(),
+            job_key: Some(job_key(source, &ev)),
+            user_key: ev.user_key(),
+            occurred_at: Some(ev.occurred_at.timestamp_micros()),
+            payload: serde_json::to_string(&ev).ok(),
+            replay_of,
+        },
+        Parsed::Ignored { id, kind } => IngestItem {
+            event_id: id,
+            event_type: kind,
+            job_key: None,
+            user_key: None,
+            occurred_at: None,
+            payload: None,
+            replay_of,
+        },
+    }
+}

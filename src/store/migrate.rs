@@ -1,0 +1,98 @@
+//! Schema migrations: numbered SQL files embedded in the binary, applied in order, each in
+//! its own transaction, recorded in `schema_migrations`. On PostgreSQL an advisory lock makes
+//! replicas that start together migrate one at a time.
+
+use sqlx::Executor;
+
+use super::{Store, StoreError};
+
+/// (version, SQL) per backend, in order.
+const SQLITE: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+
+/// Arbitrary constant key for `pg_advisory_lock` while migrating.
+const PG_MIGRATION_LOCK: i64 = 0x6467_735f_6d69_67; // "dgs_mig"
+
+impl Store {
+    /// Applies every migration not applied yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let mut conn = s.write.acquire().await?;
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations \
+                     (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
+                )
+                .await?;
+                for &(version, sql) in SQLITE {
+                    let done: Option<i64> = sqlx::query_scalar(
+                        "SELECT version FROM schema_migrations WHERE version = ?1",
+                    )
+                    .bind(version)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if done.is_some() {
+                        continue;
+                    }
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    tx.execute(sql)
+                        .await
+                        .map_err(|e| StoreError::Migrate(format!("sqlite {version}: {e}")))?;
+                    sqlx::query(
+                        "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, ?2)",
+                    )
+                    .bind(version)
+                    .bind(chrono::Utc::now().timestamp_millis())
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                }
+                Ok(())
+            }
+            Store::Postgres(p) => {
+                let mut conn = p.pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(PG_MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+                let result = async {
+                    conn.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_migrations \
+                         (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+                    )
+                    .await?;
+                    for &(version, sql) in POSTGRES {
+                        let done: Option<i64> = sqlx::query_scalar(
+                            "SELECT version FROM schema_migrations WHERE version = $1",
+                        )
+                        .bind(version)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if done.is_some() {
+                            continue;
+                        }
+                        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                        tx.execute(sql)
+                            .await
+                            .map_err(|e| StoreError::Migrate(format!("postgres {version}: {e}")))?;
+                        sqlx::query(
+                            "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
+                        )
+                        .bind(version)
+                        .bind(chrono::Utc::now().timestamp_millis())
+                        .execute(&mut *tx)
+                        .await?;
+                        tx.commit().await?;
+                    }
+                    Ok::<(), StoreError>(())
+                }
+                .await;
+                sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(PG_MIGRATION_LOCK)
+                    .execute(&mut *conn)
+                    .await?;
+                result
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The durable store: the inbox/job queue, per-user state, Domo caches and the audit log.
+//!
+//! `Store` is an enum over the two backends, picked by the URL scheme: SQLite (one replica,
+//! WAL with `synchronous=FULL`) and PostgreSQL (several replicas). Queries are written once in
+//! PostgreSQL's `$N` placeholder style; for SQLite they are rewritten to `?N` once and cached.
+//! The store never calls Domo and never reads the clock: callers pass `now`.
+
+mod ingest;
+mod jobs;
+mod migrate;
+mod users;
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::config::StoreConfig;
+
+pub use ingest::{IngestItem, IngestOutcome, IngestStatus};
+pub use jobs::{Claimed, ClaimedEvent};
+pub use users::{AuditEntry, DomoGroupRow, JobOutcome, JobResult, UserRow};
+
+/// A store error. `is_unavailable` tells the HTTP layer to answer 503.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("migration failed: {0}")]
+    Migrate(String),
+}
+
+impl StoreError {
+    /// True when the database could not be reached or could not commit (answer 503).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Database(_)
+                    | sqlx::Error::WorkerCrashed
+            )
+        )
+    }
+}
+
+/// SQLite: one writer connection (SQLite has one writer anyway; this avoids busy retries) and
+/// a pool of readers.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    write: SqlitePool,
+    read: SqlitePool,
+}
+
+/// PostgreSQL: one pool shared by every task of this replica.
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+/// The store. Cheap to clone.
+#[derive(Clone, Debug)]
+pub enum Store {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's writer pool and `$sql` to the query text
+/// in that backend's placeholder style. The body is compiled once per backend.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident, $sql:ident = $text:expr => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite(s) => {
+                let $pool = &s.write;
+                let $sql = $crate::store::sqlite_sql($text);
+                $body
+            }
+            $crate::store::Store::Postgres(p) => {
+                let $pool = &p.pool;
+                let $sql: &'static str = $text;
+                $body
+            }
+        }
+    };
+}
+/// Like `on_pool!` but with the reader pool (SQLite) for queries that only read.
+macro_rules! on_read_pool {
+    ($store:expr, $pool:ident, $sql:ident = $text:expr => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite(s) => {
+                let $pool = &s.read;
+                let $sql = $crate::store::sqlite_sql($text);
+                $body
+            }
+            $crate::store::Store::Postgres(p) => {
+                let $pool = &p.pool;
+                let $sql: &'static str = $text;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use {on_pool, on_read_pool};
+
+/// Rewrites `$N` placeholders to SQLite's `?N` (which binds by number, whatever the order of
+/// appearance). Query texts must not contain `$` elsewhere. The result is cached per query text, so each literal is converted once.
+pub(crate) fn sqlite_sql(pg: &'static str) -> &'static str {
+    static CACHE: LazyLock<Mutex<HashMap<(usize, usize), &'static str>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let key = (pg.as_ptr() as usize, pg.len());
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache
+        .entry(key)
+        .or_insert_with(|| Box::leak(pg.replace('$', "?").into_boxed_str()))
+}
+
+impl Store {
+    /// Connects to the database named by `config.url` (not yet migrated).
+    pub async fn connect(config: &StoreConfig) -> Result<Store, StoreError> {
+        let url = config.url.expose();
+        if url.starts_with("sqlite:") {
+            let memory = url.contains(":memory:") || url.contains("mode=memory");
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts.clone())
+                .await?;
+            let read = if memory {
+                write.clone()
+            } else {
+                SqlitePoolOptions::new()
+                    .max_connections(config.max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?
+            };
+            Ok(Store::Sqlite(SqliteStore { write, read }))
+        } else {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Store::Postgres(PgStore { pool }))
+        }
+    }
+
+    /// Connects and brings the schema up to date.
+    pub async fn open(config: &StoreConfig) -> Result<Store, StoreError> {
+        let store = Store::connect(config).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A query text in this backend's placeholder style.
+    pub(crate) fn sql(&self, pg: &'static str) -> &'static str {
+        match self {
+            Store::Sqlite(_) => sqlite_sql(pg),
+            Store::Postgres(_) => pg,
+        }
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// A cheap round trip, for readiness.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT 1" => {
+            sqlx::query(sql).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Reads a meta value, or stores `value` under `key` if none is there, and returns the
+    /// value that is stored (so concurrent callers agree).
+    pub async fn meta_get_or_insert(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING" => {
+            sqlx::query(sql).bind(key).bind(value).execute(pool).await?;
+        });
+        let v: String = on_pool!(self, pool, sql = "SELECT value FROM meta WHERE key = $1" => {
+            sqlx::query_scalar(sql).bind(key).fetch_one(pool).await?
+        });
+        Ok(v)
+    }
+
+    /// Closes the pools, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match self {
+            Store::Sqlite(s) => {
+                s.write.close().await;
+                s.read.close().await;
+            }
+            Store::Postgres(p) => p.pool.close().await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_rewritten_for_sqlite_and_cached() {
+        let a = sqlite_sql("SELECT $1, $2, $1");
+        assert_eq!(a, "SELECT ?1, ?2, ?1");
+        let b = sqlite_sql("SELECT $1, $2, $1");
+        assert_eq!(a.as_ptr(), b.as_ptr(), "the same literal is converted once");
+    }
+}

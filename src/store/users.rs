@@ -1,0 +1,313 @@
+//! Per-user state, sender identities, Domo caches (groups, users), known memberships and the
+//! audit log; and `finish_job`, which writes a job's results and outcome in one transaction.
+
+use super::{Store, StoreError, on_pool, on_read_pool};
+
+/// A user's stored row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub user_key: String,
+    /// The `UserState` as JSON.
+    pub state: String,
+    pub domo_user_id: Option<i64>,
+    /// The memberships rows were read from Domo at least once.
+    pub synced: bool,
+    pub last_event: Option<i64>,
+    pub updated_ms: i64,
+}
+
+/// A Domo group the service knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomoGroupRow {
+    pub name: String,
+    pub domo_id: i64,
+    pub managed: bool,
+    pub created: bool,
+    pub is_default: bool,
+}
+
+/// One Domo call made for an event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    pub event: Option<i64>,
+    pub user_key: Option<String>,
+    /// Index of the rule that asked for this group, when one did.
+    pub rule: Option<i64>,
+    /// `create_group`, `add_member`, `remove_member`, `get_user`, `create_user`, …
+    pub op: String,
+    pub group_name: Option<String>,
+    pub domo_group_id: Option<i64>,
+    pub domo_user_id: Option<i64>,
+    pub http_status: Option<i64>,
+    /// `ok`, `error` or `dry_run`.
+    pub outcome: String,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// How a job ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Done,
+    Retry { run_at_ms: i64, error: String },
+    Dead { reason: String },
+}
+
+/// Everything a job wrote, committed together with its outcome.
+#[derive(Debug, Clone)]
+pub struct JobResult {
+    pub owner: String,
+    pub user: Option<UserRow>,
+    /// Replace the user's known memberships with these (after reading them from Domo).
+    pub memberships_replace: Option<Vec<(i64, String)>>,
+    pub memberships_add: Vec<(i64, String)>,
+    pub memberships_remove: Vec<i64>,
+    pub audit: Vec<AuditEntry>,
+    pub outcome: JobOutcome,
+}
+
+const UPSERT_USER: &str = "INSERT INTO user_states (user_key, state, domo_user_id, synced, last_event, updated_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (user_key) DO UPDATE SET state = excluded.state, \
+     domo_user_id = excluded.domo_user_id, synced = excluded.synced, last_event = excluded.last_event, \
+     updated_ms = excluded.updated_ms";
+const DELETE_MEMBERSHIPS: &str = "DELETE FROM memberships WHERE user_key = $1";
+const DELETE_MEMBERSHIP: &str =
+    "DELETE FROM memberships WHERE user_key = $1 AND domo_group_id = $2";
+const UPSERT_MEMBERSHIP: &str = "INSERT INTO memberships (user_key, domo_group_id, group_name, updated_ms) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (user_key, domo_group_id) DO UPDATE SET group_name = excluded.group_name, \
+     updated_ms = excluded.updated_ms";
+const INSERT_AUDIT: &str = "INSERT INTO audit (at_ms, event, user_key, rule, op, group_name, domo_group_id, \
+     domo_user_id, http_status, outcome, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+const OUTCOME_DONE: &str = "UPDATE events SET status = 'done', lease_owner = NULL, lease_until = NULL, \
+     last_error = NULL, updated_ms = $2 WHERE lease_owner = $1 AND status = 'running'";
+const OUTCOME_RETRY: &str = "UPDATE events SET status = 'queued', lease_owner = NULL, lease_until = NULL, \
+     run_at_ms = $2, last_error = $3, updated_ms = $4 WHERE lease_owner = $1 AND status = 'running'";
+const OUTCOME_DEAD: &str = "UPDATE events SET status = 'dead', lease_owner = NULL, lease_until = NULL, \
+     last_error = $2, updated_ms = $3 WHERE lease_owner = $1 AND status = 'running'";
+
+impl Store {
+    /// Writes a job's state, memberships, audit entries and outcome in one transaction.
+    /// Returns how many events the outcome touched (0 if the lease was lost meanwhile).
+    pub async fn finish_job(&self, r: &JobResult, now_ms: i64) -> Result<u64, StoreError> {
+        macro_rules! q {
+            ($t:expr) => {
+                self.sql($t)
+            };
+        }
+        on_pool!(self, pool, _unused = "" => {
+            let mut tx = pool.begin().await?;
+            if let Some(u) = &r.user {
+                sqlx::query(q!(UPSERT_USER))
+                    .bind(&u.user_key).bind(&u.state).bind(u.domo_user_id).bind(i64::from(u.synced))
+                    .bind(u.last_event).bind(now_ms)
+                    .execute(&mut *tx).await?;
+                if let Some(all) = &r.memberships_replace {
+                    sqlx::query(q!(DELETE_MEMBERSHIPS)).bind(&u.user_key).execute(&mut *tx).await?;
+                    for (gid, name) in all {
+                        sqlx::query(q!(UPSERT_MEMBERSHIP)).bind(&u.user_key).bind(gid).bind(name)
+                            .bind(now_ms).execute(&mut *tx).await?;
+                    }
+                }
+                for (gid, name) in &r.memberships_add {
+                    sqlx::query(q!(UPSERT_MEMBERSHIP)).bind(&u.user_key).bind(gid).bind(name)
+                        .bind(now_ms).execute(&mut *tx).await?;
+                }
+                for gid in &r.memberships_remove {
+                    sqlx::query(q!(DELETE_MEMBERSHIP)).bind(&u.user_key).bind(gid)
+                        .execute(&mut *tx).await?;
+                }
+            }
+            for a in &r.audit {
+                sqlx::query(q!(INSERT_AUDIT))
+                    .bind(a.at_ms).bind(a.event).bind(&a.user_key).bind(a.rule).bind(&a.op)
+                    .bind(&a.group_name).bind(a.domo_group_id).bind(a.domo_user_id)
+                    .bind(a.http_status).bind(&a.outcome).bind(&a.error).bind(a.duration_ms)
+                    .execute(&mut *tx).await?;
+            }
+            let touched = match &r.outcome {
+                JobOutcome::Done => sqlx::query(q!(OUTCOME_DONE)).bind(&r.owner).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+                JobOutcome::Retry { run_at_ms, error } => sqlx::query(q!(OUTCOME_RETRY))
+                    .bind(&r.owner).bind(run_at_ms).bind(error).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+                JobOutcome::Dead { reason } => sqlx::query(q!(OUTCOME_DEAD))
+                    .bind(&r.owner).bind(reason).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+            };
+            tx.commit().await?;
+            Ok(touched)
+        })
+    }
+
+    /// The stored row of a user.
+    pub async fn load_user(&self, user_key: &str) -> Result<Option<UserRow>, StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT user_key, state, domo_user_id, synced, last_event, updated_ms \
+            FROM user_states WHERE user_key = $1" => {
+            let row: Option<(String, String, Option<i64>, i64, Option<i64>, i64)> =
+                sqlx::query_as(sql).bind(user_key).fetch_optional(pool).await?;
+            Ok(row.map(|(user_key, state, domo_user_id, synced, last_event, updated_ms)| UserRow {
+                user_key, state, domo_user_id, synced: synced != 0, last_event, updated_ms,
+            }))
+        })
+    }
+
+    /// Records that `idp_id` at `source` is the user `user_key`.
+    pub async fn set_identity(
+        &self,
+        source: &str,
+        idp_id: &str,
+        user_key: &str,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO identities (source, idp_id, user_key) VALUES ($1, $2, $3) \
+            ON CONFLICT (source, idp_id) DO UPDATE SET user_key = excluded.user_key" => {
+            sqlx::query(sql).bind(source).bind(idp_id).bind(user_key).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// The email a sender's user id belongs to, if an earlier event told us.
+    pub async fn find_identity(
+        &self,
+        source: &str,
+        idp_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT user_key FROM identities WHERE source = $1 AND idp_id = $2" => {
+            Ok(sqlx::query_scalar(sql).bind(source).bind(idp_id).fetch_optional(pool).await?)
+        })
+    }
+
+    /// The Domo groups the service believes the user is in: (group id, name).
+    pub async fn memberships(&self, user_key: &str) -> Result<Vec<(i64, String)>, StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT domo_group_id, group_name FROM memberships WHERE user_key = $1 \
+            ORDER BY group_name" => {
+            Ok(sqlx::query_as(sql).bind(user_key).fetch_all(pool).await?)
+        })
+    }
+
+    /// Every known Domo group.
+    pub async fn domo_groups(&self) -> Result<Vec<DomoGroupRow>, StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT name, domo_id, managed, created, is_default FROM domo_groups \
+            ORDER BY name_key" => {
+            let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(|(name, domo_id, managed, created, is_default)| DomoGroupRow {
+                name, domo_id, managed: managed != 0, created: created != 0, is_default: is_default != 0,
+            }).collect())
+        })
+    }
+
+    /// Stores groups read from Domo (name, id, default flag), keeping the managed/created marks.
+    pub async fn upsert_domo_groups(
+        &self,
+        groups: &[(String, i64, bool)],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO domo_groups (name_key, name, domo_id, is_default, updated_ms) \
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
+            domo_id = excluded.domo_id, is_default = excluded.is_default, updated_ms = excluded.updated_ms" => {
+            let mut tx = pool.begin().await?;
+            for (name, id, is_default) in groups {
+                sqlx::query(sql).bind(name.to_lowercase()).bind(name).bind(id).bind(i64::from(*is_default))
+                    .bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Records a group as managed (and, with `created`, as created by the service).
+    pub async fn mark_group(
+        &self,
+        name: &str,
+        domo_id: i64,
+        created: bool,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO domo_groups (name_key, name, domo_id, managed, created, updated_ms) \
+            VALUES ($1, $2, $3, 1, $4, $5) ON CONFLICT (name_key) DO UPDATE SET domo_id = excluded.domo_id, \
+            managed = 1, created = CASE WHEN excluded.created = 1 THEN 1 ELSE domo_groups.created END, updated_ms = excluded.updated_ms" => {
+            sqlx::query(sql).bind(name.to_lowercase()).bind(name).bind(domo_id).bind(i64::from(created))
+                .bind(now_ms).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Stores email → Domo user id pairs read from Domo.
+    pub async fn upsert_domo_users(
+        &self,
+        users: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO domo_users (email_key, domo_id, updated_ms) VALUES ($1, $2, $3) \
+            ON CONFLICT (email_key) DO UPDATE SET domo_id = excluded.domo_id, updated_ms = excluded.updated_ms" => {
+            let mut tx = pool.begin().await?;
+            for (email, id) in users {
+                sqlx::query(sql).bind(email).bind(id).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The Domo user id cached for an email.
+    pub async fn domo_user_id(&self, email_key: &str) -> Result<Option<i64>, StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT domo_id FROM domo_users WHERE email_key = $1" => {
+            Ok(sqlx::query_scalar(sql).bind(email_key).fetch_optional(pool).await?)
+        })
+    }
+
+    /// The audit entries of one event, oldest first.
+    pub async fn audit_for_event(&self, event_pk: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT at_ms, event, user_key, rule, op, group_name, domo_group_id, \
+            domo_user_id, http_status, outcome, error, duration_ms FROM audit WHERE event = $1 ORDER BY id" => {
+            let rows: Vec<AuditTuple> = sqlx::query_as(sql).bind(event_pk).fetch_all(pool).await?;
+            Ok(rows.into_iter().map(audit_from_tuple).collect())
+        })
+    }
+}
+
+type AuditTuple = (
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    String,
+    Option<String>,
+    i64,
+);
+
+fn audit_from_tuple(t: AuditTuple) -> AuditEntry {
+    let (
+        at_ms,
+        event,
+        user_key,
+        rule,
+        op,
+        group_name,
+        domo_group_id,
+        domo_user_id,
+        http_status,
+        outcome,
+        error,
+        duration_ms,
+    ) = t;
+    AuditEntry {
+        at_ms,
+        event,
+        user_key,
+        rule,
+        op,
+        group_name,
+        domo_group_id,
+        domo_user_id,
+        http_status,
+        outcome,
+        error,
+        duration_ms,
+    }
+}

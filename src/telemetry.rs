@@ -1,0 +1,22 @@
+//! Logging: `tracing` with a compact format for people or JSON for production. `RUST_LOG`
+//! wins over `log.level`. Nothing here, or anywhere, logs a secret, token, signature or body.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber (once; later calls are ignored).
+pub fn init(format: LogFormat, level: &str) {
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::NONE)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Compact => builder.compact().try_init(),
+    };
+}
