@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod event;
+pub mod plan;
 pub mod rules;
 pub mod state;
