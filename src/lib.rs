@@ -2,4 +2,7 @@
 
 pub mod config;
 pub mod event;
+pub mod plan;
+pub mod rules;
+pub mod state;
 pub mod store;
