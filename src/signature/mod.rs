@@ -22,6 +22,9 @@ mod stripe;
 mod window;
 mod workos;
 
+#[cfg(test)]
+mod tests;
+
 use axum::http::HeaderMap;
 
 pub use error::SignatureError;
