@@ -4,5 +4,6 @@ pub mod config;
 pub mod event;
 pub mod plan;
 pub mod rules;
+pub mod signature;
 pub mod state;
 pub mod store;
