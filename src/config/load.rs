@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::raw::{
-    RawApi, RawDomo, RawHmac, RawLog, RawRule, RawServer, RawSource, RawStore, RawToken,
-    RawWorker, Text,
+    RawApi, RawDomo, RawHmac, RawLog, RawRule, RawServer, RawSource, RawStore, RawToken, RawWorker,
+    Text,
 };
 use super::types::*;
 
@@ -22,7 +22,11 @@ pub struct ConfigErrors(pub Vec<String>);
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0.len();
-        writeln!(f, "{n} problem{} in the configuration:", if n == 1 { "" } else { "s" })?;
+        writeln!(
+            f,
+            "{n} problem{} in the configuration:",
+            if n == 1 { "" } else { "s" }
+        )?;
         for p in &self.0 {
             writeln!(f, "  - {p}")?;
         }
@@ -32,7 +36,9 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const TOP_LEVEL: [&str; 8] = ["server", "store", "domo", "worker", "log", "sources", "rules", "api"];
+const TOP_LEVEL: [&str; 8] = [
+    "server", "store", "domo", "worker", "log", "sources", "rules", "api",
+];
 const ENV_PREFIX: &str = "DGS_";
 
 /// Where the configuration comes from: the file's text (if any) and the environment.
@@ -49,11 +55,17 @@ impl Config {
         let env: BTreeMap<String, String> = std::env::vars().collect();
         let text = match path {
             Some(p) => Some(std::fs::read_to_string(p).map_err(|e| {
-                ConfigErrors(vec![format!("cannot read config file {}: {e}", p.display())])
+                ConfigErrors(vec![format!(
+                    "cannot read config file {}: {e}",
+                    p.display()
+                )])
             })?),
             None => None,
         };
-        Config::parse(ConfigInput { toml: text.as_deref(), env: &env })
+        Config::parse(ConfigInput {
+            toml: text.as_deref(),
+            env: &env,
+        })
     }
 
     /// Parses and validates configuration text plus environment overrides.
@@ -80,7 +92,10 @@ impl Config {
                 ));
             }
         }
-        let mut cx = Cx { errors, env: input.env };
+        let mut cx = Cx {
+            errors,
+            env: input.env,
+        };
         let mut config = cx.build(&table);
         config.demo = input.toml.is_none();
         if cx.errors.is_empty() {
@@ -100,13 +115,17 @@ fn apply_env_overrides(
     errors: &mut Vec<String>,
 ) {
     for (name, value) in env {
-        let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         if path == "CONFIG" {
             continue; // DGS_CONFIG names the file itself.
         }
         let segments: Vec<String> = path.split("__").map(str::to_lowercase).collect();
         if segments.iter().any(String::is_empty) {
-            errors.push(format!("{name}: empty key segment; write levels as DGS_SECTION__KEY"));
+            errors.push(format!(
+                "{name}: empty key segment; write levels as DGS_SECTION__KEY"
+            ));
             continue;
         }
         let parsed = format!("v = {value}")
@@ -120,7 +139,11 @@ fn apply_env_overrides(
     }
 }
 
-fn set_path(table: &mut toml::Table, segments: &[String], value: toml::Value) -> Result<(), String> {
+fn set_path(
+    table: &mut toml::Table,
+    segments: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
     let (first, rest) = segments.split_first().ok_or("empty key")?;
     if rest.is_empty() {
         table.insert(first.clone(), value);
@@ -148,9 +171,10 @@ fn set_in_value(
             if i == items.len() {
                 items.push(toml::Value::Table(toml::Table::new()));
             }
-            let item = items.get_mut(i).ok_or_else(|| {
-                format!("`{name}` has {} entries; index {i} is past the end", items.len())
-            })?;
+            let len = items.len();
+            let item = items
+                .get_mut(i)
+                .ok_or_else(|| format!("`{name}` has {len} entries; index {i} is past the end"))?;
             if tail.is_empty() {
                 *item = value;
                 Ok(())
@@ -200,7 +224,9 @@ impl Cx<'_> {
                 .map(|(i, it)| self.item(it, &format!("{path}[{i}]")))
                 .collect(),
             Some(_) => {
-                self.err(format!("{path}: must be a list of tables, written [[{path}]]"));
+                self.err(format!(
+                    "{path}: must be a list of tables, written [[{path}]]"
+                ));
                 Vec::new()
             }
         }
@@ -245,8 +271,12 @@ impl Cx<'_> {
     fn addr(&mut self, raw: Option<&Text>, default: &str, path: &str) -> SocketAddr {
         let s = raw.map_or(default, |t| t.0.as_str());
         s.parse().unwrap_or_else(|_| {
-            self.err(format!("{path}: `{s}` is not an address; write IP:PORT, e.g. {default}"));
-            default.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+            self.err(format!(
+                "{path}: `{s}` is not an address; write IP:PORT, e.g. {default}"
+            ));
+            default
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
         })
     }
 
@@ -281,14 +311,22 @@ impl Cx<'_> {
                 "server.max_body_bytes",
             ))
             .unwrap_or(usize::MAX),
-            request_timeout_secs: self.positive(server.request_timeout_secs, 30, "server.request_timeout_secs"),
+            request_timeout_secs: self.positive(
+                server.request_timeout_secs,
+                30,
+                "server.request_timeout_secs",
+            ),
             shutdown_timeout_secs: server.shutdown_timeout_secs.unwrap_or(25),
         };
         let store = self.store(store);
         let domo = self.domo(domo);
         let worker = WorkerConfig {
-            concurrency: usize::try_from(self.positive(worker.concurrency, 8, "worker.concurrency"))
-                .unwrap_or(8),
+            concurrency: usize::try_from(self.positive(
+                worker.concurrency,
+                8,
+                "worker.concurrency",
+            ))
+            .unwrap_or(8),
             max_attempts: u32::try_from(self.positive(
                 worker.max_attempts.map(u64::from),
                 15,
@@ -296,9 +334,17 @@ impl Cx<'_> {
             ))
             .unwrap_or(15),
             backoff_base_ms: self.positive(worker.backoff_base_ms, 500, "worker.backoff_base_ms"),
-            backoff_max_secs: self.positive(worker.backoff_max_secs, 600, "worker.backoff_max_secs"),
+            backoff_max_secs: self.positive(
+                worker.backoff_max_secs,
+                600,
+                "worker.backoff_max_secs",
+            ),
             lease_secs: self.positive(worker.lease_secs, 60, "worker.lease_secs"),
-            poll_interval_ms: self.positive(worker.poll_interval_ms, 500, "worker.poll_interval_ms"),
+            poll_interval_ms: self.positive(
+                worker.poll_interval_ms,
+                500,
+                "worker.poll_interval_ms",
+            ),
         };
         let log = LogConfig {
             format: log.format.unwrap_or(LogFormat::Compact),
@@ -310,43 +356,64 @@ impl Cx<'_> {
             .filter_map(|(i, s)| s.and_then(|s| self.source(s, i)))
             .collect::<Vec<_>>();
         self.unique(sources.iter().map(|s| s.name.as_str()), "sources", "name");
-        let rules = raw_rules
+        let rules: Vec<RuleConfig> = raw_rules
             .into_iter()
             .enumerate()
             .filter_map(|(i, r)| r.and_then(|r| self.rule(r, i)))
             .collect();
+        if let Err(problems) = crate::rules::RuleSet::compile(&rules) {
+            self.errors.extend(problems);
+        }
         let tokens = raw_tokens
             .into_iter()
             .enumerate()
             .filter_map(|(i, t)| t.and_then(|t| self.token(t, i)))
             .collect::<Vec<_>>();
         self.unique(tokens.iter().map(|t| t.name.as_str()), "api.tokens", "name");
-        Config { server, store, domo, worker, log, sources, rules, api: ApiConfig { tokens }, demo: false }
+        Config {
+            server,
+            store,
+            domo,
+            worker,
+            log,
+            sources,
+            rules,
+            api: ApiConfig { tokens },
+            demo: false,
+        }
     }
 
     fn unique<'a>(&mut self, names: impl Iterator<Item = &'a str>, list: &str, key: &str) {
         let mut seen = std::collections::BTreeSet::new();
         for n in names {
             if !seen.insert(n) {
-                self.err(format!("{list}: two entries have {key} `{n}`; each {key} must be unique"));
+                self.err(format!(
+                    "{list}: two entries have {key} `{n}`; each {key} must be unique"
+                ));
             }
         }
     }
 
     fn store(&mut self, s: RawStore) -> StoreConfig {
-        let url = s.url.map_or_else(|| "sqlite://domo-group-sync.db".to_owned(), |t| t.0);
+        let url = s
+            .url
+            .map_or_else(|| "sqlite://domo-group-sync.db".to_owned(), |t| t.0);
         let url = match self.secret(&Text(url), "store.url") {
             Some(u) => u,
             None => Secret::new("sqlite://domo-group-sync.db"),
         };
         let u = url.expose();
-        if !(u.starts_with("sqlite:") || u.starts_with("postgres://") || u.starts_with("postgresql://")) {
+        if !(u.starts_with("sqlite:")
+            || u.starts_with("postgres://")
+            || u.starts_with("postgresql://"))
+        {
             self.err("store.url: must start with sqlite:// (one replica) or postgres:// (several)");
         }
         StoreConfig {
             url,
             group_commit: s.group_commit.unwrap_or(true),
-            max_batch: usize::try_from(self.positive(s.max_batch, 256, "store.max_batch")).unwrap_or(256),
+            max_batch: usize::try_from(self.positive(s.max_batch, 256, "store.max_batch"))
+                .unwrap_or(256),
             max_connections: u32::try_from(self.positive(
                 s.max_connections.map(u64::from),
                 8,
@@ -357,7 +424,9 @@ impl Cx<'_> {
     }
 
     fn domo(&mut self, d: RawDomo) -> DomoConfig {
-        let base = d.api_base.map_or_else(|| "https://api.domo.com".to_owned(), |t| t.0);
+        let base = d
+            .api_base
+            .map_or_else(|| "https://api.domo.com".to_owned(), |t| t.0);
         let api_base = match url::Url::parse(&base) {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             _ => {
@@ -365,9 +434,14 @@ impl Cx<'_> {
                 url::Url::parse("https://api.domo.com").expect("a literal URL parses")
             }
         };
-        let client_id = d.client_id.as_ref().and_then(|t| self.secret(t, "domo.client_id"));
-        let client_secret =
-            d.client_secret.as_ref().and_then(|t| self.secret(t, "domo.client_secret"));
+        let client_id = d
+            .client_id
+            .as_ref()
+            .and_then(|t| self.secret(t, "domo.client_id"));
+        let client_secret = d
+            .client_secret
+            .as_ref()
+            .and_then(|t| self.secret(t, "domo.client_secret"));
         if d.client_id.is_some() != d.client_secret.is_some() {
             self.err(
                 "domo: set both client_id and client_secret (or neither, to run the built-in \
@@ -385,12 +459,26 @@ impl Cx<'_> {
             dry_run: d.dry_run.unwrap_or(false),
             create_missing_users: d.create_missing_users.unwrap_or(false),
             send_invite: d.send_invite.unwrap_or(false),
-            new_user_role: d.new_user_role.map_or_else(|| "Participant".to_owned(), |t| t.0),
-            requests_per_second: if rps.is_finite() && rps > 0.0 { rps } else { 40.0 },
+            new_user_role: d
+                .new_user_role
+                .map_or_else(|| "Participant".to_owned(), |t| t.0),
+            requests_per_second: if rps.is_finite() && rps > 0.0 {
+                rps
+            } else {
+                40.0
+            },
             max_in_flight: usize::try_from(self.positive(d.max_in_flight, 8, "domo.max_in_flight"))
                 .unwrap_or(8),
-            connect_timeout_secs: self.positive(d.connect_timeout_secs, 5, "domo.connect_timeout_secs"),
-            request_timeout_secs: self.positive(d.request_timeout_secs, 20, "domo.request_timeout_secs"),
+            connect_timeout_secs: self.positive(
+                d.connect_timeout_secs,
+                5,
+                "domo.connect_timeout_secs",
+            ),
+            request_timeout_secs: self.positive(
+                d.request_timeout_secs,
+                20,
+                "domo.request_timeout_secs",
+            ),
             user_wait_secs: d.user_wait_secs.unwrap_or(3600),
             sim_listen: self.addr(d.sim_listen.as_ref(), "127.0.0.1:8090", "domo.sim_listen"),
         }
@@ -401,14 +489,18 @@ impl Cx<'_> {
         let name = s.name.0;
         let ok_name = !name.is_empty()
             && name.len() <= 64
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !ok_name {
             self.err(format!(
                 "{path}.name: `{name}` must be 1–64 letters, digits, `-` or `_` (it is a URL path segment)"
             ));
         }
         if s.secrets.is_empty() {
-            self.err(format!("{path}.secrets: give at least one secret (inline, env:NAME or file:PATH)"));
+            self.err(format!(
+                "{path}.secrets: give at least one secret (inline, env:NAME or file:PATH)"
+            ));
         }
         let secrets: Vec<Secret> = s
             .secrets
@@ -436,7 +528,9 @@ impl Cx<'_> {
             (_, None) => None,
         };
         if s.header.is_some() && s.scheme != Scheme::Okta {
-            self.err(format!("{path}.header: only used with scheme = \"okta\"; remove it"));
+            self.err(format!(
+                "{path}.header: only used with scheme = \"okta\"; remove it"
+            ));
         }
         let tolerance_secs = s
             .tolerance_secs
@@ -455,15 +549,26 @@ impl Cx<'_> {
     fn hmac(&mut self, h: RawHmac, path: &str) -> Option<HmacProfile> {
         let signed = h.signed.unwrap_or(SignedContent::Body);
         if signed != SignedContent::Body && h.timestamp_header.is_none() {
-            self.err(format!("{path}.hmac.timestamp_header: required when `signed` includes the timestamp"));
+            self.err(format!(
+                "{path}.hmac.timestamp_header: required when `signed` includes the timestamp"
+            ));
         }
         if signed == SignedContent::IdTimestampBody && h.id_header.is_none() {
-            self.err(format!("{path}.hmac.id_header: required with signed = \"id.timestamp.body\""));
+            self.err(format!(
+                "{path}.hmac.id_header: required with signed = \"id.timestamp.body\""
+            ));
         }
-        for (key, v) in [("header", Some(&h.header)), ("timestamp_header", h.timestamp_header.as_ref()), ("id_header", h.id_header.as_ref())] {
+        for (key, v) in [
+            ("header", Some(&h.header)),
+            ("timestamp_header", h.timestamp_header.as_ref()),
+            ("id_header", h.id_header.as_ref()),
+        ] {
             if let Some(v) = v {
                 if axum::http::HeaderName::from_bytes(v.0.as_bytes()).is_err() {
-                    self.err(format!("{path}.hmac.{key}: `{}` is not a valid header name", v.0));
+                    self.err(format!(
+                        "{path}.hmac.{key}: `{}` is not a valid header name",
+                        v.0
+                    ));
                 }
             }
         }
@@ -482,7 +587,10 @@ impl Cx<'_> {
         let path = format!("rules[{i}]");
         let when = match (r.when.group, r.when.attribute, r.when.equals) {
             (Some(g), None, None) => RuleMatch::Group(g.0),
-            (None, Some(a), Some(e)) => RuleMatch::Attribute { name: a.0, equals: e.0 },
+            (None, Some(a), Some(e)) => RuleMatch::Attribute {
+                name: a.0,
+                equals: e.0,
+            },
             _ => {
                 self.err(format!(
                     "{path}.when: write either {{ group = \"NAME\" }} or {{ attribute = \"NAME\", equals = \"VALUE\" }}"
@@ -490,7 +598,10 @@ impl Cx<'_> {
                 return None;
             }
         };
-        Some(RuleConfig { when, domo_groups: r.domo_groups.into_iter().map(|t| t.0).collect() })
+        Some(RuleConfig {
+            when,
+            domo_groups: r.domo_groups.into_iter().map(|t| t.0).collect(),
+        })
     }
 
     fn token(&mut self, t: RawToken, i: usize) -> Option<ApiToken> {
@@ -504,8 +615,14 @@ impl Cx<'_> {
             return None;
         }
         if t.scopes.is_empty() {
-            self.err(format!("{path}.scopes: give at least one of read, write, admin"));
+            self.err(format!(
+                "{path}.scopes: give at least one of read, write, admin"
+            ));
         }
-        Some(ApiToken { name: t.name.0, sha256: sha, scopes: t.scopes })
+        Some(ApiToken {
+            name: t.name.0,
+            sha256: sha,
+            scopes: t.scopes,
+        })
     }
 }

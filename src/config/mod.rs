@@ -1,6 +1,12 @@
-//! Configuration: the typed shape (`types`) and how it is loaded from TOML, `DGS_*`
-//! environment variables and secret references.
+//! Configuration: the typed shape (`types`), the permissive as-written shape (`raw`), and how
+//! it is loaded from TOML, `DGS_*` environment variables and secret references (`load`).
 
+mod load;
+mod raw;
 mod types;
 
+pub use load::{ConfigErrors, ConfigInput};
 pub use types::*;
+
+#[cfg(test)]
+mod tests;
