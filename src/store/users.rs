@@ -311,3 +311,34 @@ fn audit_from_tuple(t: AuditTuple) -> AuditEntry {
         duration_ms,
     }
 }
+
+/// Held while a group is created; dropping it releases the lock.
+pub struct GroupCreationLock {
+    _pg: Option<sqlx::Transaction<'static, sqlx::Postgres>>,
+}
+
+impl Store {
+    /// Every cached email → Domo user id pair.
+    pub async fn domo_users_all(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        on_read_pool!(self, pool, sql = "SELECT email_key, domo_id FROM domo_users" => {
+            Ok(sqlx::query_as(sql).fetch_all(pool).await?)
+        })
+    }
+
+    /// Serialises group creation for one name across replicas. SQLite runs one replica, whose
+    /// in-process lock suffices; PostgreSQL takes a transaction-scoped advisory lock that is
+    /// released when the guard drops (the transaction rolls back).
+    pub async fn lock_group_creation(&self, name_key: &str) -> Result<GroupCreationLock, StoreError> {
+        match self {
+            Store::Sqlite(_) => Ok(GroupCreationLock { _pg: None }),
+            Store::Postgres(p) => {
+                let mut tx = p.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group:' || $1))")
+                    .bind(name_key)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(GroupCreationLock { _pg: Some(tx) })
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! One claimed job, by kind of key: `user:<email>` (sync the user), `group:<name>` (make sure
+//! the mapped Domo groups exist), `id:<source>:<sender id>` (find the user's email, then move
+//! the events to that user's lane).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::domo::DomoError;
+use crate::event::CanonicalEvent;
+use crate::store::{Claimed, JobOutcome, JobResult, StoreError};
+
+use super::directory::DirectoryError;
+use super::recorder::Recorder;
+use super::{Worker, now_ms};
+
+/// A claimed event with its parsed payload.
+pub(super) struct Loaded {
+    pub pk: i64,
+    pub source: String,
+    pub event: CanonicalEvent,
+}
+
+impl Worker {
+    /// Works a claimed job to one of done / retry later / dead.
+    pub(super) async fn work(&self, c: Claimed) -> Result<(), StoreError> {
+        let span = tracing::info_span!("job", job.key = %c.job_key, job.events = c.events.len(), job.attempt = c.attempts());
+        let _enter = span.enter();
+        let mut loaded = Vec::with_capacity(c.events.len());
+        for e in &c.events {
+            match e.payload.as_deref().map(serde_json::from_str::<CanonicalEvent>) {
+                Some(Ok(event)) => loaded.push(Loaded { pk: e.pk, source: e.source.clone(), event }),
+                _ => {
+                    let reason = "the stored payload is not a canonical event";
+                    tracing::error!(event.pk = e.pk, reason, "dead-lettering an event");
+                    self.store.dead_event(&c.owner, e.pk, reason, now_ms()).await?;
+                }
+            }
+        }
+        if loaded.is_empty() {
+            return Ok(());
+        }
+        if let Some(email) = c.job_key.strip_prefix("user:") {
+            let email = email.to_owned();
+            self.sync_user(&c, &email, &loaded).await
+        } else if c.job_key.starts_with("group:") {
+            self.ensure_groups(&c, &loaded).await
+        } else {
+            self.resolve_identity(&c, &loaded).await
+        }
+    }
+
+    /// `group.created`: the Domo groups the rules map this IdP group to must exist.
+    async fn ensure_groups(&self, c: &Claimed, loaded: &[Loaded]) -> Result<(), StoreError> {
+        let mut rec = Recorder::new(loaded.last().map(|l| l.pk), None);
+        let mut failure = None;
+        'events: for l in loaded {
+            for group in l.event.groups.iter().flatten() {
+                let idp = BTreeSet::from([group.clone()]);
+                for d in self.rules.evaluate(&idp, &BTreeMap::new()) {
+                    if self.directory.is_protected(&d.domo_group) {
+                        continue;
+                    }
+                    let r = self.directory.ensure_group(&d.domo_group, self.settings.dry_run, &mut rec, Some(d.rule)).await;
+                    if let Err(e) = r {
+                        failure = Some(e);
+                        break 'events;
+                    }
+                }
+            }
+        }
+        let outcome = match failure {
+            None => JobOutcome::Done,
+            Some(e) => self.failure_outcome(c, &e)?,
+        };
+        self.finish(c, None, rec, outcome).await
+    }
+
+    /// An event that named its user only by the sender's id: move it to the user's lane once an
+    /// earlier event has told us the email; wait for that, then dead-letter.
+    async fn resolve_identity(&self, c: &Claimed, loaded: &[Loaded]) -> Result<(), StoreError> {
+        let Some(l) = loaded.first() else { return Ok(()) };
+        let idp_id = l.event.user.as_ref().and_then(|u| u.id.clone()).unwrap_or_default();
+        if let Some(email) = self.store.find_identity(&l.source, &idp_id).await? {
+            self.store.rekey_claim(&c.owner, &format!("user:{email}"), &email, now_ms()).await?;
+            self.notify.notify_waiters();
+            return Ok(());
+        }
+        let outcome = self.wait_or_give_up(
+            c,
+            &format!("no earlier event from `{}` names the email of user id `{idp_id}`", l.source),
+        );
+        self.finish(c, None, Recorder::default(), outcome).await
+    }
+
+    /// Retry later while the wait for a user lasts, then dead-letter with the reason.
+    pub(super) fn wait_or_give_up(&self, c: &Claimed, reason: &str) -> JobOutcome {
+        let waited = Duration::from_millis(u64::try_from(now_ms() - c.first_received_ms()).unwrap_or(0));
+        if waited >= self.settings.user_wait {
+            JobOutcome::Dead { reason: reason.to_owned() }
+        } else {
+            let attempts = u32::try_from(c.attempts()).unwrap_or(u32::MAX);
+            // Waiting is not failing: back off, but keep polling at least every minute.
+            let delay = self.settings.retry.delay(attempts, None, fastrand::f64()).min(Duration::from_secs(60));
+            JobOutcome::Retry { run_at_ms: now_ms() + millis(delay), error: reason.to_owned() }
+        }
+    }
+
+    /// The outcome after a failed Domo call: retry (with backoff, never before `Retry-After`)
+    /// while attempts remain and the error is transient; else dead with the reason. A store
+    /// failure is returned as is (the lease will expire and the job run again).
+    pub(super) fn failure_outcome(&self, c: &Claimed, e: &DirectoryError) -> Result<JobOutcome, StoreError> {
+        match e {
+            DirectoryError::Store(_) => Err(StoreError::Corrupt(e.to_string())),
+            DirectoryError::Domo(d) => Ok(self.domo_failure(c, d)),
+        }
+    }
+
+    pub(super) fn domo_failure(&self, c: &Claimed, e: &DomoError) -> JobOutcome {
+        let attempts = u32::try_from(c.attempts()).unwrap_or(u32::MAX);
+        // 401 after a token refresh usually means revoked credentials: retry, an operator
+        // may fix them, but within the attempt budget.
+        let transient = e.is_retryable() || matches!(e, DomoError::Unauthorized { .. });
+        if transient && self.settings.retry.may_retry(attempts) {
+            let delay = self.settings.retry.delay(attempts, e.retry_after(), fastrand::f64());
+            tracing::info!(error = %e, retry_in_ms = millis(delay), "Domo call failed; will retry");
+            JobOutcome::Retry { run_at_ms: now_ms() + millis(delay), error: e.to_string() }
+        } else if transient {
+            JobOutcome::Dead { reason: format!("gave up after {attempts} attempts: {e}") }
+        } else {
+            JobOutcome::Dead { reason: format!("Domo refused: {e}") }
+        }
+    }
+
+    pub(super) async fn finish(
+        &self,
+        c: &Claimed,
+        user: Option<crate::store::UserRow>,
+        rec: Recorder,
+        outcome: JobOutcome,
+    ) -> Result<(), StoreError> {
+        self.finish_with(c, JobResult {
+            owner: c.owner.clone(),
+            user,
+            memberships_replace: None,
+            memberships_add: Vec::new(),
+            memberships_remove: Vec::new(),
+            audit: rec.entries,
+            outcome,
+        })
+        .await
+    }
+
+    pub(super) async fn finish_with(&self, c: &Claimed, result: JobResult) -> Result<(), StoreError> {
+        match &result.outcome {
+            JobOutcome::Done => tracing::debug!("job done"),
+            JobOutcome::Retry { error, .. } => tracing::debug!(error, "job will retry"),
+            JobOutcome::Dead { reason } => tracing::warn!(job.key = %c.job_key, reason, "job dead-lettered"),
+        }
+        let touched = self.store.finish_job(&result, now_ms()).await?;
+        if touched == 0 {
+            tracing::warn!(job.key = %c.job_key, "lease was lost before the job finished; another worker has it");
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}

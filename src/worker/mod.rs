@@ -1,0 +1,135 @@
+//! The worker pool: claims jobs (all due events of one user at a time), folds them into the
+//! user's state, and applies the difference to Domo with retries; dead-letters what cannot be
+//! applied, with the reason.
+//!
+//! The worker is the only caller of Domo. It never holds a database transaction across a Domo
+//! call: claims are leases, so a job of a dead worker is taken over when its lease expires.
+
+mod directory;
+mod job;
+mod recorder;
+pub mod retry;
+mod sync;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub use directory::{Directory, DirectoryError, Ensured};
+pub use retry::RetryPolicy;
+
+use crate::domo::DomoClient;
+use crate::rules::RuleSet;
+use crate::store::Store;
+
+/// How the workers behave (from `[worker]` and `[domo]`).
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub lease: Duration,
+    pub poll_interval: Duration,
+    pub dry_run: bool,
+    pub create_missing_users: bool,
+    pub send_invite: bool,
+    pub new_user_role: String,
+    /// How long an unknown email (or sender id) is waited for before dead-lettering.
+    pub user_wait: Duration,
+}
+
+/// What every worker task shares.
+pub struct Worker {
+    pub store: Store,
+    pub domo: DomoClient,
+    pub rules: Arc<RuleSet>,
+    pub directory: Arc<Directory>,
+    pub settings: WorkerSettings,
+    pub notify: Arc<Notify>,
+}
+
+/// Whether a pass found work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Worked,
+    Idle,
+}
+
+impl Worker {
+    /// Starts `concurrency` worker tasks and a lease reaper on `tracker`; they stop when
+    /// `token` is cancelled, finishing the job in hand first.
+    pub fn spawn(self: &Arc<Self>, tracker: &TaskTracker, token: &CancellationToken) {
+        for n in 0..self.settings.concurrency {
+            let (w, t) = (self.clone(), token.clone());
+            tracker.spawn(async move { w.run(n, t).await });
+        }
+        let (w, t) = (self.clone(), token.clone());
+        tracker.spawn(async move { w.reap_loop(t).await });
+    }
+
+    async fn run(self: Arc<Self>, n: usize, token: CancellationToken) {
+        tracing::debug!(worker = n, "worker started");
+        while !token.is_cancelled() {
+            // Register interest before looking, so a commit between the look and the wait
+            // still wakes us.
+            let notified = self.notify.notified();
+            match self.run_once().await {
+                Ok(Outcome::Worked) => continue,
+                Ok(Outcome::Idle) => {}
+                Err(e) => tracing::warn!(error = %e, "worker pass failed; will retry"),
+            }
+            tokio::select! {
+                () = token.cancelled() => break,
+                () = notified => {}
+                () = tokio::time::sleep(self.settings.poll_interval) => {}
+            }
+        }
+        tracing::debug!(worker = n, "worker stopped");
+    }
+
+    async fn reap_loop(self: Arc<Self>, token: CancellationToken) {
+        let every = (self.settings.lease / 2).max(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            match self.store.reap_expired(now_ms()).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::warn!(jobs = n, "took back jobs whose lease expired");
+                    self.notify.notify_waiters();
+                }
+                Err(e) => tracing::warn!(error = %e, "lease reaper failed"),
+            }
+        }
+    }
+
+    /// Claims and works one job, if one is due.
+    pub async fn run_once(&self) -> Result<Outcome, crate::store::StoreError> {
+        let owner = uuid::Uuid::new_v4().to_string();
+        let now = now_ms();
+        let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
+        let Some(claimed) = self.store.claim(&owner, now, now.saturating_add(lease_ms)).await? else {
+            return Ok(Outcome::Idle);
+        };
+        self.work(claimed).await?;
+        Ok(Outcome::Worked)
+    }
+
+    /// Works jobs until none is due (tests and the CLI use this instead of the pool).
+    pub async fn run_until_idle(&self) -> Result<usize, crate::store::StoreError> {
+        let mut n = 0;
+        while self.run_once().await? == Outcome::Worked {
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// The clock, in unix milliseconds: the one place the worker reads it.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
