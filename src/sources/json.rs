@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::{AdapterError, Parsed};
-use crate::event::{CanonicalEvent, EventUser};
+use crate::event::{CanonicalEvent, EventError, EventUser};
 
 /// A JSON object.
 pub(super) type Object = Map<String, Value>;
@@ -176,6 +176,21 @@ pub(super) fn finish(
         reason,
     })?;
     Ok(Parsed::Event(event))
+}
+
+/// An item acknowledged but not acted on. Its id keys the inbox like an event's, so it must
+/// meet the same length rule; the kind is only recorded, so an overlong one is cut.
+pub(super) fn ignored(id: &str, kind: &str, at: &str) -> Result<Parsed, AdapterError> {
+    if id.len() > 256 {
+        return Err(AdapterError::Rejected {
+            at: at.to_owned(),
+            reason: EventError::IdTooLong,
+        });
+    }
+    Ok(Parsed::Ignored {
+        id: id.to_owned(),
+        kind: brief(kind),
+    })
 }
 
 /// A user named by email and/or the sender's id, with nothing else.

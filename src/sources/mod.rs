@@ -79,8 +79,9 @@ pub enum AdapterError {
         /// The rule that failed.
         reason: EventError,
     },
-    /// The header that carries this format's dedup id is absent or not text.
-    #[error("missing header `{0}`")]
+    /// The header that carries this format's dedup id is absent, empty or not text. The
+    /// value names the accepted header(s), quoted, e.g. `` `svix-id` (or `webhook-id`) ``.
+    #[error("missing header {0}")]
     MissingHeader(&'static str),
     /// The request holds no item at all.
     #[error("no events in the request")]
@@ -175,6 +176,20 @@ pub(super) mod tests {
         event(&items[0])
     }
 
+    /// The user of an event that must have one.
+    pub(crate) fn user_of(event: &CanonicalEvent) -> &crate::event::EventUser {
+        event.user.as_ref().expect("the event names a user")
+    }
+
+    /// The user's attributes as sorted pairs.
+    pub(crate) fn attrs(event: &CanonicalEvent) -> Vec<(&str, &str)> {
+        let attributes = &user_of(event).attributes;
+        attributes
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
     /// An RFC 3339 time.
     pub(crate) fn time(raw: &str) -> DateTime<Utc> {
         raw.parse().expect("test time is RFC 3339")
@@ -192,6 +207,62 @@ pub(super) mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("svix-id", "msg_1".parse().expect("header"));
         headers
+    }
+
+    #[test]
+    fn every_shared_payload_of_a_known_format_parses_into_valid_items() {
+        let mut seen = 0;
+        for entry in std::fs::read_dir(payloads_dir()).expect("payloads folder is readable") {
+            let name = entry
+                .expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            let body = payload(&name);
+            let (format, body) = match name.split('-').next() {
+                Some("workos") => (Format::Workos, body),
+                Some("clerk") => (Format::Clerk, body),
+                // A bare LogEvent goes into an event-hook envelope, as Okta would send it.
+                Some("okta") if name.starts_with("okta-logevent") => (
+                    Format::Okta,
+                    serde_json::json!({"data": {"events": [body]}}),
+                ),
+                Some("okta") => (Format::Okta, body),
+                _ => continue,
+            };
+            let items =
+                run(format, &clerk_headers(), &body).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!items.is_empty(), "{name}");
+            for item in &items {
+                if let Parsed::Event(event) = item {
+                    assert_eq!(event.validate(), Ok(()), "{name}");
+                }
+            }
+            seen += 1;
+        }
+        assert!(seen >= 6, "only {seen} payload files of a known format");
+    }
+
+    #[test]
+    fn ignored_items_keep_ids_within_the_inbox_limit_and_cut_long_kinds() {
+        let long_id = "u".repeat(257);
+        let body = serde_json::json!({"data": {"events": [{"uuid": long_id, "eventType": "x"}]}});
+        let err = run(Format::Okta, &HeaderMap::new(), &body).expect_err("id too long");
+        assert_eq!(
+            err.to_string(),
+            "data.events[0]: `id` is longer than 256 characters"
+        );
+
+        let body = serde_json::json!({"data": {"events": [{"uuid": "u1", "eventType": "k".repeat(5000)}]}});
+        let items = run(Format::Okta, &HeaderMap::new(), &body).expect("acknowledged");
+        let Parsed::Ignored { kind, .. } = &items[0] else {
+            panic!("ignored")
+        };
+        assert!(
+            kind.len() < 200 && kind.ends_with('…'),
+            "{} bytes",
+            kind.len()
+        );
     }
 
     #[test]

@@ -12,77 +12,93 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::json::{
-    Object, bare_user, child, finish, full_name, object, opt_child, req_text, req_time, scalar,
-    text,
+    Object, bare_user, child, finish, full_name, ignored, object, opt_child, req_text, req_time,
+    scalar, text,
 };
 use super::{AdapterError, Parsed};
 use crate::event::{CanonicalEvent, EventType, EventUser};
 
-/// Where the data of a mapped event lives, for error messages.
-const DATA: &str = "data";
+/// What a mapped WorkOS event type becomes.
+enum Mapping {
+    /// `dsync.user.created` / `updated`: a snapshot, or an offboarding if not active.
+    User { created: bool },
+    /// `dsync.user.deleted`.
+    UserDeleted,
+    /// `dsync.group.created`.
+    GroupCreated,
+    /// `dsync.group.user_added` / `user_removed`.
+    Member(EventType),
+}
+
+fn mapping_of(kind: &str) -> Option<Mapping> {
+    Some(match kind {
+        "dsync.user.created" => Mapping::User { created: true },
+        "dsync.user.updated" => Mapping::User { created: false },
+        "dsync.user.deleted" => Mapping::UserDeleted,
+        "dsync.group.created" => Mapping::GroupCreated,
+        "dsync.group.user_added" => Mapping::Member(EventType::GroupMemberAdded),
+        "dsync.group.user_removed" => Mapping::Member(EventType::GroupMemberRemoved),
+        _ => return None,
+    })
+}
 
 /// Parses one WorkOS event.
 pub(super) fn parse(value: &Value) -> Result<Parsed, AdapterError> {
     let root = object(value, "body")?;
     let id = req_text(root, "id", "body")?;
     let kind = req_text(root, "event", "body")?;
-    let ignored = || Parsed::Ignored {
-        id: id.to_owned(),
-        kind: kind.to_owned(),
+    let Some(mapping) = mapping_of(kind) else {
+        return ignored(id, kind, "body");
     };
-    if !matches!(
-        kind,
-        "dsync.user.created"
-            | "dsync.user.updated"
-            | "dsync.user.deleted"
-            | "dsync.group.created"
-            | "dsync.group.user_added"
-            | "dsync.group.user_removed"
-    ) {
-        return Ok(ignored());
-    }
     let occurred_at = req_time(root, "created_at", "body")?;
     let data = child(root, "data", "body")?;
-    let new = |event_type, user, groups| CanonicalEvent {
+    // WorkOS user events do not carry the user's groups: `None` is "not stated".
+    let (event_type, user, groups, at) = match mapping {
+        Mapping::User { created } => {
+            let event_type = match (created, is_active(data)) {
+                (_, false) => EventType::UserOffboarded,
+                (true, true) => EventType::UserOnboarded,
+                (false, true) => EventType::UserUpdated,
+            };
+            (event_type, Some(snapshot_user(data)), None, "data")
+        }
+        Mapping::UserDeleted => (
+            EventType::UserOffboarded,
+            Some(snapshot_user(data)),
+            None,
+            "data",
+        ),
+        Mapping::GroupCreated => {
+            let name = req_text(data, "name", "data")?;
+            (
+                EventType::GroupCreated,
+                None,
+                Some(vec![name.to_owned()]),
+                "data",
+            )
+        }
+        Mapping::Member(event_type) => {
+            let user = child(data, "user", "data")?;
+            let group = child(data, "group", "data")?;
+            let name = req_text(group, "name", "data.group")?;
+            // Deltas name the user only: attributes belong to snapshots.
+            let who = bare_user(email(user), owned(text(user, "id")), name_of(user));
+            (
+                event_type,
+                Some(who),
+                Some(vec![name.to_owned()]),
+                "data.user",
+            )
+        }
+    };
+    let event = CanonicalEvent {
         id: id.to_owned(),
         event_type,
         occurred_at,
         user,
         groups,
     };
-    let event = match kind {
-        "dsync.user.created" | "dsync.user.updated" => {
-            let event_type = match (kind, is_active(data)) {
-                (_, false) => EventType::UserOffboarded,
-                ("dsync.user.created", true) => EventType::UserOnboarded,
-                _ => EventType::UserUpdated,
-            };
-            // WorkOS user events do not carry the user's groups: "not stated".
-            new(event_type, Some(snapshot_user(data)), None)
-        }
-        "dsync.user.deleted" => new(EventType::UserOffboarded, Some(snapshot_user(data)), None),
-        "dsync.group.created" => {
-            let name = req_text(data, "name", DATA)?;
-            new(EventType::GroupCreated, None, Some(vec![name.to_owned()]))
-        }
-        _ => {
-            let user = child(data, "user", DATA)?;
-            let group = child(data, "group", DATA)?;
-            let name = req_text(group, "name", "data.group")?;
-            let event_type = if kind == "dsync.group.user_added" {
-                EventType::GroupMemberAdded
-            } else {
-                EventType::GroupMemberRemoved
-            };
-            let who = bare_user(email(user), owned(text(user, "id")), name_of(user));
-            return finish(
-                new(event_type, Some(who), Some(vec![name.to_owned()])),
-                "data.user",
-                "email",
-            );
-        }
-    };
-    finish(event, DATA, "email")
+    finish(event, at, "email")
 }
 
 /// `state` absent counts as active: only an explicit other state offboards.
@@ -172,141 +188,129 @@ mod tests {
 
     use crate::config::Format;
     use crate::event::EventType;
-    use crate::sources::tests::{only_event, payload, run, time};
+    use crate::sources::tests::{attrs, only_event, payload, run, time, user_of};
     use crate::sources::{AdapterError, Parsed};
+
+    const USER_CREATED: &str = "workos-dsync.user.created.sdk-fixture.json";
+    const USER_ADDED: &str = "workos-dsync.group.user_added.sdk-fixture.json";
+    const FIXTURE_ID: &str = "event_01EHZNVPK3SFK441A1RGBFSHRT";
 
     fn workos(body: &Value) -> Result<Vec<Parsed>, AdapterError> {
         run(Format::Workos, &HeaderMap::new(), body)
     }
 
-    /// The SDK's `dsync.user.created` fixture, re-labelled and edited.
-    fn user_event(kind: &str, edit: impl FnOnce(&mut Value)) -> Value {
-        let mut body = payload("workos-dsync.user.created.sdk-fixture.json");
+    /// A real fixture, re-labelled and edited.
+    fn edited(file: &str, kind: &str, edit: impl FnOnce(&mut Value)) -> Value {
+        let mut body = payload(file);
         body["event"] = json!(kind);
-        edit(&mut body["data"]);
+        edit(&mut body);
         body
+    }
+
+    fn without_email(body: &mut Value) {
+        let data = body["data"].as_object_mut().expect("object");
+        data.remove("email");
+        data.remove("emails");
     }
 
     #[test]
     fn user_created_fixture_is_an_onboarding_without_groups() {
-        let items = workos(&payload("workos-dsync.user.created.sdk-fixture.json")).expect("maps");
+        let items = workos(&payload(USER_CREATED)).expect("maps");
         let ev = only_event(&items);
-        assert_eq!(
-            ev.id, "event_01EHZNVPK3SFK441A1RGBFSHRT",
-            "dedup id is the envelope id"
-        );
+        assert_eq!(ev.id, FIXTURE_ID, "dedup id is the envelope id");
         assert_eq!(ev.event_type, EventType::UserOnboarded);
         assert_eq!(ev.occurred_at, time("2026-01-15T12:00:00Z"));
         assert_eq!(ev.groups, None, "WorkOS user events do not state groups");
-        let user = ev.user.as_ref().expect("user");
+        let user = user_of(ev);
         assert_eq!(user.email.as_deref(), Some("marcelina.davis@example.com"));
         assert_eq!(
             user.id.as_deref(),
             Some("directory_user_01E1JG7J09H96KYP8HM9B0G5SJ")
         );
         assert_eq!(user.name.as_deref(), Some("Marcelina Davis"));
-        let attrs: Vec<(&str, &str)> = user
-            .attributes
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        assert_eq!(
-            attrs,
-            [
-                ("department", "Engineering"),
-                ("job_title", "Software Engineer"),
-                ("username", "mdavis")
-            ]
-        );
+        let want = [
+            ("department", "Engineering"),
+            ("job_title", "Software Engineer"),
+        ];
+        assert_eq!(attrs(ev), [want[0], want[1], ("username", "mdavis")]);
     }
 
     #[test]
-    fn group_fixtures_map_to_group_created_and_member_added() {
+    fn group_fixtures_map_to_group_created_and_member_deltas() {
         let items = workos(&payload("workos-dsync.group.created.sdk-fixture.json")).expect("maps");
         let ev = only_event(&items);
         assert_eq!(ev.event_type, EventType::GroupCreated);
         assert_eq!(ev.groups, Some(vec!["Developers".to_owned()]));
         assert_eq!(ev.user, None);
 
-        let items =
-            workos(&payload("workos-dsync.group.user_added.sdk-fixture.json")).expect("maps");
+        let items = workos(&payload(USER_ADDED)).expect("maps");
         let ev = only_event(&items);
         assert_eq!(ev.event_type, EventType::GroupMemberAdded);
         assert_eq!(ev.groups, Some(vec!["Developers".to_owned()]));
-        let user = ev.user.as_ref().expect("user");
-        assert_eq!(user.email.as_deref(), Some("marcelina.davis@example.com"));
-        assert!(user.attributes.is_empty(), "deltas carry no attributes");
-    }
+        assert_eq!(
+            user_of(ev).email.as_deref(),
+            Some("marcelina.davis@example.com")
+        );
+        assert!(attrs(ev).is_empty(), "deltas carry no attributes");
 
-    #[test]
-    fn member_removed_uses_the_group_name() {
-        let mut body = payload("workos-dsync.group.user_added.sdk-fixture.json");
-        body["event"] = json!("dsync.group.user_removed");
-        body["data"]["group"]["name"] = json!("Alumni");
-        let ev = workos(&body).expect("maps").remove(0);
-        let Parsed::Event(ev) = ev else {
-            panic!("an event")
-        };
+        let removed = edited(USER_ADDED, "dsync.group.user_removed", |b| {
+            b["data"]["group"]["name"] = json!("Alumni");
+        });
+        let items = workos(&removed).expect("maps");
+        let ev = only_event(&items);
         assert_eq!(ev.event_type, EventType::GroupMemberRemoved);
         assert_eq!(ev.groups, Some(vec!["Alumni".to_owned()]));
     }
 
     #[test]
     fn an_inactive_user_is_offboarded_and_dates_without_zone_are_utc() {
-        let body = user_event("dsync.user.updated", |data| {
-            data["state"] = json!("inactive")
+        let inactive = edited(USER_CREATED, "dsync.user.updated", |b| {
+            b["data"]["state"] = json!("inactive");
+            b["created_at"] = json!("2023-04-28 20:05:31.093");
         });
-        let mut body = body;
-        body["created_at"] = json!("2023-04-28 20:05:31.093");
-        let items = workos(&body).expect("maps");
+        let items = workos(&inactive).expect("maps");
         let ev = only_event(&items);
         assert_eq!(ev.event_type, EventType::UserOffboarded);
         assert_eq!(ev.occurred_at, time("2023-04-28T20:05:31.093Z"));
 
-        let created_suspended =
-            user_event("dsync.user.created", |d| d["state"] = json!("suspended"));
-        let items = workos(&created_suspended).expect("maps");
-        assert_eq!(only_event(&items).event_type, EventType::UserOffboarded);
-
-        let active = user_event("dsync.user.updated", |_| {});
-        assert_eq!(
-            only_event(&workos(&active).expect("maps")).event_type,
-            EventType::UserUpdated
-        );
-        let deleted = user_event("dsync.user.deleted", |_| {});
-        assert_eq!(
-            only_event(&workos(&deleted).expect("maps")).event_type,
-            EventType::UserOffboarded
-        );
+        let cases = [
+            ("dsync.user.created", "suspended", EventType::UserOffboarded),
+            ("dsync.user.updated", "active", EventType::UserUpdated),
+            ("dsync.user.deleted", "active", EventType::UserOffboarded),
+        ];
+        for (kind, state, want) in cases {
+            let body = edited(USER_CREATED, kind, |b| b["data"]["state"] = json!(state));
+            let items = workos(&body).expect(kind);
+            assert_eq!(only_event(&items).event_type, want, "{kind} {state}");
+        }
     }
 
     #[test]
     fn email_falls_back_to_the_primary_then_the_first_of_emails() {
-        let body = user_event("dsync.user.created", |data| {
-            data.as_object_mut().expect("object").remove("email");
-            data["emails"] = json!([
-                {"primary": false, "value": "old@example.com"},
-                {"primary": true, "value": "main@example.com"}
-            ]);
-        });
-        let items = workos(&body).expect("maps");
-        let user = only_event(&items).user.as_ref().expect("user");
-        assert_eq!(user.email.as_deref(), Some("main@example.com"));
-
-        let body = user_event("dsync.user.created", |data| {
-            data.as_object_mut().expect("object").remove("email");
-            data["emails"] =
-                json!([{"value": "first@example.com"}, {"value": "second@example.com"}]);
-        });
-        let items = workos(&body).expect("maps");
-        let user = only_event(&items).user.as_ref().expect("user");
-        assert_eq!(user.email.as_deref(), Some("first@example.com"));
+        let cases = [
+            (
+                json!([{"primary": false, "value": "old@x.com"}, {"primary": true, "value": "main@x.com"}]),
+                "main@x.com",
+            ),
+            (
+                json!([{"value": "first@x.com"}, {"value": "second@x.com"}]),
+                "first@x.com",
+            ),
+        ];
+        for (emails, want) in cases {
+            let body = edited(USER_CREATED, "dsync.user.created", |b| {
+                without_email(b);
+                b["data"]["emails"] = emails;
+            });
+            let items = workos(&body).expect("maps");
+            assert_eq!(user_of(only_event(&items)).email.as_deref(), Some(want));
+        }
     }
 
     #[test]
     fn nested_custom_attributes_are_flattened() {
-        let body = user_event("dsync.user.updated", |data| {
-            data["custom_attributes"] = json!({
+        let body = edited(USER_CREATED, "dsync.user.updated", |b| {
+            b["data"]["custom_attributes"] = json!({
                 "department": {"name": "Sales", "id": 7},
                 "manager": {"email": "boss@example.com"},
                 "cost_center": 4200,
@@ -315,20 +319,20 @@ mod tests {
             });
         });
         let items = workos(&body).expect("maps");
-        let attrs = &only_event(&items).user.as_ref().expect("user").attributes;
-        assert_eq!(attrs.get("department").map(String::as_str), Some("Sales"));
-        assert_eq!(attrs.get("department.id").map(String::as_str), Some("7"));
+        let want = [
+            ("cost_center", "4200"),
+            ("department", "Sales"),
+            ("department.id", "7"),
+            ("department.name", "Sales"),
+            ("job_title", "Seller"),
+            ("manager.email", "boss@example.com"),
+            ("username", "mdavis"),
+        ];
         assert_eq!(
-            attrs.get("manager.email").map(String::as_str),
-            Some("boss@example.com")
+            attrs(only_event(&items)),
+            want,
+            "custom job_title wins; arrays are left out"
         );
-        assert_eq!(attrs.get("cost_center").map(String::as_str), Some("4200"));
-        assert_eq!(
-            attrs.get("job_title").map(String::as_str),
-            Some("Seller"),
-            "custom wins"
-        );
-        assert!(!attrs.keys().any(|k| k.starts_with("addresses")));
     }
 
     #[test]
@@ -339,13 +343,12 @@ mod tests {
             "dsync.activated",
             "connection.activated",
         ] {
-            let mut body = payload("workos-dsync.group.created.sdk-fixture.json");
-            body["event"] = json!(kind);
+            let body = edited("workos-dsync.group.created.sdk-fixture.json", kind, |_| {});
             let items = workos(&body).expect("acknowledged");
             assert_eq!(
                 items,
                 [Parsed::Ignored {
-                    id: "event_01EHZNVPK3SFK441A1RGBFSHRT".into(),
+                    id: FIXTURE_ID.into(),
                     kind: kind.into()
                 }]
             );
@@ -354,52 +357,47 @@ mod tests {
 
     #[test]
     fn unmappable_events_are_errors_naming_the_field() {
-        let no_email = user_event("dsync.user.created", |data| {
-            let data = data.as_object_mut().expect("object");
-            data.remove("email");
-            data.remove("emails");
-        });
-        assert_eq!(
-            workos(&no_email).expect_err("no email").to_string(),
-            "data: missing `email`"
-        );
-
-        let mut no_id = payload("workos-dsync.user.created.sdk-fixture.json");
-        no_id.as_object_mut().expect("object").remove("id");
-        assert_eq!(
-            workos(&no_id).expect_err("no id").to_string(),
-            "body: missing `id`"
-        );
-
-        let mut bad_time = payload("workos-dsync.user.created.sdk-fixture.json");
-        bad_time["created_at"] = json!("last tuesday");
-        assert_eq!(
-            workos(&bad_time).expect_err("bad time").to_string(),
-            r#"body: `created_at` is not a time: "last tuesday""#
-        );
-
-        let mut no_group = payload("workos-dsync.group.user_added.sdk-fixture.json");
-        no_group["data"]["group"]["name"] = json!("");
-        assert_eq!(
-            workos(&no_group).expect_err("no name").to_string(),
-            "data.group: missing `name`"
-        );
-
-        let mut bad_email = payload("workos-dsync.user.created.sdk-fixture.json");
-        bad_email["data"]["email"] = json!("not-an-email");
-        let err = workos(&bad_email).expect_err("bad email");
-        assert!(matches!(err, AdapterError::Rejected { .. }), "{err}");
+        let created = "dsync.user.created";
+        let cases = [
+            (
+                edited(USER_CREATED, created, without_email),
+                "data: missing `email`",
+            ),
+            (
+                edited(USER_CREATED, created, |b| {
+                    drop(b.as_object_mut().map(|o| o.remove("id")))
+                }),
+                "body: missing `id`",
+            ),
+            (
+                edited(USER_CREATED, created, |b| {
+                    b["created_at"] = json!("last tuesday")
+                }),
+                r#"body: `created_at` is not a time: "last tuesday""#,
+            ),
+            (
+                edited(USER_ADDED, "dsync.group.user_added", |b| {
+                    b["data"]["group"]["name"] = json!("")
+                }),
+                "data.group: missing `name`",
+            ),
+            (
+                edited(USER_CREATED, created, |b| {
+                    b["data"]["email"] = json!("nobody")
+                }),
+                "data: `user.email` `nobody` is not an email address",
+            ),
+        ];
+        for (body, want) in cases {
+            assert_eq!(workos(&body).expect_err(want).to_string(), want);
+        }
     }
 
     #[test]
     fn a_deleted_user_without_email_is_offboarded_by_id() {
-        let body = user_event("dsync.user.deleted", |data| {
-            let data = data.as_object_mut().expect("object");
-            data.remove("email");
-            data.remove("emails");
-        });
+        let body = edited(USER_CREATED, "dsync.user.deleted", without_email);
         let items = workos(&body).expect("maps");
-        let user = only_event(&items).user.as_ref().expect("user");
+        let user = user_of(only_event(&items));
         assert_eq!(user.email, None);
         assert_eq!(
             user.id.as_deref(),
