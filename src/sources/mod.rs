@@ -31,7 +31,8 @@ pub enum Parsed {
     Ignored {
         /// The sender's dedup id for the item, as for an event.
         id: String,
-        /// The sender's own event type, e.g. `user.session.start`.
+        /// The sender's own event type, e.g. `user.session.start` (BambooHR: the `action`),
+        /// cut to 120 characters.
         kind: String,
     },
 }
@@ -48,7 +49,7 @@ impl Parsed {
 
 /// Why a verified body cannot be turned into events; answered with HTTP 400.
 ///
-/// Messages name the item and field at fault (`data.events[2]: missing `uuid``) and quote at
+/// Messages name the item and field at fault (``data.events[2]: missing `uuid` ``) and quote at
 /// most a short fragment of the body, never a whole body, a header value or a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum AdapterError {
