@@ -5,5 +5,6 @@ pub mod event;
 pub mod plan;
 pub mod rules;
 pub mod signature;
+pub mod sources;
 pub mod state;
 pub mod store;
