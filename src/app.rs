@@ -1,0 +1,280 @@
+//! The application: builds the store, the Domo client (or an in-process simulator), the
+//! ingestor, the workers and the router; runs them until the shutdown future resolves, then
+//! drains within a bound.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::routing::get;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::api::{self, AppState, DomoReadiness};
+use crate::config::{Config, Format, Scheme, Secret, SourceConfig};
+use crate::domo::{ClientSettings, DomoClient};
+use crate::error::{ApiError, ProblemKind};
+use crate::ingest::Ingestor;
+use crate::rules::RuleSet;
+use crate::sim::{SeedUser, SimConfig, Simulator};
+use crate::store::Store;
+use crate::worker::{Directory, RetryPolicy, Worker, WorkerSettings};
+
+/// Users the in-process simulator starts with, so the README's example works out of the box.
+const DEMO_USERS: [(&str, &str); 3] = [
+    ("ada@example.com", "Ada Lovelace"),
+    ("grace@example.com", "Grace Hopper"),
+    ("alan@example.com", "Alan Turing"),
+];
+
+/// A built application, bound to its port(s), not yet running.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    worker: Arc<Worker>,
+    store: Store,
+    sim: Option<(Simulator, TcpListener)>,
+    shutdown_timeout: Duration,
+    /// The demo source's name and secret, when running on defaults.
+    pub demo: Option<(String, Secret)>,
+}
+
+impl Application {
+    /// Opens the store (running migrations), sets everything up and binds the listener.
+    pub async fn build(mut config: Config) -> anyhow::Result<Application> {
+        let store = Store::open(&config.store).await.context("cannot open the store")?;
+        let demo = if config.demo && config.sources.is_empty() {
+            Some(add_demo_source(&mut config, &store).await?)
+        } else {
+            None
+        };
+        let mut sim = None;
+        let (client_id, client_secret) = if config.domo.uses_simulator() {
+            let listener = TcpListener::bind(config.domo.sim_listen)
+                .await
+                .with_context(|| format!("cannot bind the simulator to {}", config.domo.sim_listen))?;
+            let sim_config = SimConfig {
+                users: DEMO_USERS
+                    .iter()
+                    .map(|(email, name)| SeedUser {
+                        email: (*email).to_owned(),
+                        name: (*name).to_owned(),
+                        role: "Participant".to_owned(),
+                    })
+                    .collect(),
+                ..SimConfig::default()
+            };
+            let ids = (Secret::new(sim_config.client_id.clone()), Secret::new(sim_config.client_secret.clone()));
+            let addr = listener.local_addr()?;
+            config.domo.api_base = format!("http://{addr}").parse().context("simulator address")?;
+            tracing::info!(%addr, "no Domo credentials configured: using the built-in Domo simulator");
+            sim = Some((Simulator::new(sim_config), listener));
+            ids
+        } else {
+            match (&config.domo.client_id, &config.domo.client_secret) {
+                (Some(id), Some(secret)) => (id.clone(), secret.clone()),
+                _ => anyhow::bail!("domo.client_id and domo.client_secret must both be set"),
+            }
+        };
+        let domo = DomoClient::new(ClientSettings::from_config(&config.domo, client_id, client_secret))
+            .map_err(|e| anyhow::anyhow!("cannot build the Domo client: {e}"))?;
+        let rules = RuleSet::compile(&config.rules)
+            .map_err(|p| anyhow::anyhow!("invalid rules: {}", p.join("; ")))?;
+        let notify = Arc::new(Notify::new());
+        let ingestor = Ingestor::start(
+            store.clone(),
+            config.store.group_commit,
+            config.store.max_batch,
+            notify.clone(),
+        );
+        let directory = Directory::load(
+            store.clone(),
+            domo.clone(),
+            rules.static_targets(),
+            BTreeSet::new(),
+            Duration::from_secs(10),
+        )
+        .await?;
+        let w = &config.worker;
+        let worker = Arc::new(Worker {
+            store: store.clone(),
+            domo: domo.clone(),
+            rules: Arc::new(rules),
+            directory: Arc::new(directory),
+            settings: WorkerSettings {
+                concurrency: w.concurrency,
+                retry: RetryPolicy {
+                    max_attempts: w.max_attempts,
+                    base: Duration::from_millis(w.backoff_base_ms),
+                    max: Duration::from_secs(w.backoff_max_secs),
+                },
+                lease: Duration::from_secs(w.lease_secs),
+                poll_interval: Duration::from_millis(w.poll_interval_ms),
+                dry_run: config.domo.dry_run,
+                create_missing_users: config.domo.create_missing_users,
+                send_invite: config.domo.send_invite,
+                new_user_role: config.domo.new_user_role.clone(),
+                user_wait: Duration::from_secs(config.domo.user_wait_secs),
+            },
+            notify,
+        });
+        let sources = config
+            .sources
+            .iter()
+            .map(|s| (s.name.clone(), Arc::new(s.clone())))
+            .collect::<HashMap<_, _>>();
+        let domo_ready: Option<Arc<dyn DomoReadiness>> =
+            if config.domo.dry_run { None } else { Some(Arc::new(domo)) };
+        let state = AppState { sources: Arc::new(sources), ingestor, store: store.clone(), domo_ready };
+        let router = router(state, &config);
+        let listener = TcpListener::bind(config.server.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+        Ok(Application {
+            listener,
+            router,
+            worker,
+            store,
+            sim,
+            shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
+            demo,
+        })
+    }
+
+    /// The address the service listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The in-process simulator's address, when one runs.
+    pub fn sim_addr(&self) -> Option<SocketAddr> {
+        self.sim.as_ref().and_then(|(_, l)| l.local_addr().ok())
+    }
+
+    /// The worker (tests drive it directly).
+    pub fn worker(&self) -> Arc<Worker> {
+        self.worker.clone()
+    }
+
+    /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests,
+    /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs`.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let token = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let sim_token = CancellationToken::new();
+        let sim_task = self.sim.map(|(sim, listener)| {
+            let t = sim_token.clone();
+            tokio::spawn(async move { sim.serve(listener, t.cancelled_owned()).await })
+        });
+        self.worker.spawn(&tracker, &token);
+        let stop = token.clone();
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new connections");
+                stop.cancel();
+            })
+            .await?;
+        token.cancel();
+        tracker.close();
+        if tokio::time::timeout(self.shutdown_timeout, tracker.wait()).await.is_err() {
+            tracing::warn!("workers did not finish in time; their leases will expire and the jobs run again");
+        }
+        sim_token.cancel();
+        if let Some(t) = sim_task {
+            let _ = t.await;
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+impl DomoReadiness for DomoClient {
+    fn check(&self) -> api::futures_like::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.check_token().await.map_err(|e| match e {
+                crate::domo::DomoError::Unauthorized { .. } => "credentials refused".to_owned(),
+                other => format!("unavailable ({})", other.status().map_or("no answer".to_owned(), |s| s.to_string())),
+            })
+        })
+    }
+}
+
+/// The demo source (Standard Webhooks, canonical events) with a secret kept in the store, and,
+/// when no rule is configured, one rule mapping every IdP group to a Domo group of its name.
+async fn add_demo_source(config: &mut Config, store: &Store) -> anyhow::Result<(String, Secret)> {
+    let fresh = format!("whsec_{}", base64_random(24));
+    let secret = Secret::new(store.meta_get_or_insert("demo_source_secret", &fresh).await?);
+    config.sources.push(SourceConfig {
+        name: "demo".to_owned(),
+        format: Format::Canonical,
+        scheme: Scheme::StandardWebhooks,
+        secrets: vec![secret.clone()],
+        tolerance_secs: 300,
+        header: "Authorization".to_owned(),
+        hmac: None,
+    });
+    if config.rules.is_empty() {
+        config.rules.push(crate::config::RuleConfig {
+            when: crate::config::RuleMatch::Group("*".to_owned()),
+            domo_groups: vec!["{group}".to_owned()],
+        });
+    }
+    Ok(("demo".to_owned(), secret))
+}
+
+fn base64_random(n: usize) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = (0..n).map(|_| fastrand::u8(..)).collect();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The router with its layers. Order (outermost first): request id → trace → timeout → body
+/// limit → routes. The body limit must wrap the routes so the webhook handler sees a 413.
+fn router(state: AppState, config: &Config) -> Router {
+    let (routes, openapi) = api::router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    routes
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.server.request_timeout_secs),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", http.method = %req.method(), http.route = route, request.id = id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
