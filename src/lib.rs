@@ -1,11 +1,22 @@
 //! domo-group-sync: signed IdP and HR webhooks in, the fewest Domo group calls out.
+//!
+//! A guided tour: `api` receives signed webhooks and hands them to `ingest`, which commits them
+//! to the `store` (group commit) before the 202. The `worker` claims stored events per user,
+//! folds them into the user's `state`, derives the desired groups through the `rules`, `plan`s
+//! the difference and applies it with the `domo` client. `sources` map each sender's payloads
+//! to the canonical `event`; `signature` verifies each sender's scheme; `sim` is a local Domo.
 
+pub mod api;
 pub mod config;
 pub mod domo;
+pub mod error;
 pub mod event;
+pub mod ingest;
 pub mod plan;
 pub mod rules;
 pub mod signature;
 pub mod sources;
 pub mod state;
 pub mod store;
+pub mod telemetry;
+pub mod worker;

@@ -1,1 +1,73 @@
-fn main() {}
+//! The `domo-group-sync` binary: parse the command line and hand off.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use domo_group_sync::cli;
+
+/// Keeps Domo groups in step with an identity provider or HR system.
+#[derive(Parser)]
+#[command(name = "domo-group-sync", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service. Without a config file it runs a demo: SQLite in ./domo-group-sync.db,
+    /// a `demo` source whose secret it prints, and a built-in Domo simulator.
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long, env = "DGS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+    /// Run a local simulator of the Domo API (for tests and trying the service).
+    DomoSim(domo_group_sync::sim::SimArgs),
+    /// Print the headers a sender would send for a body, to test a source with curl.
+    Sign(cli::SignArgs),
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Load and validate a configuration, printing every problem.
+    CheckConfig {
+        /// The TOML configuration file.
+        #[arg(long, env = "DGS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { config } => cli::serve(config.as_deref()).await,
+            Command::DomoSim(args) => domo_group_sync::sim::run(args).await,
+            Command::Sign(args) => cli::sign(&args),
+            Command::Openapi => {
+                let doc = domo_group_sync::api::openapi()
+                    .to_pretty_json()
+                    .context("cannot render the document")?;
+                println!("{doc}");
+                Ok(())
+            }
+            Command::CheckConfig { config } => return Ok(cli::check_config(config.as_deref())),
+        }
+        .map(|()| ExitCode::SUCCESS)
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
