@@ -88,6 +88,9 @@ mod state;
 mod users;
 mod world;
 
+#[cfg(test)]
+mod tests;
+
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
