@@ -54,8 +54,12 @@
 //!   deleted user → 400; inactive group → 400; already a member → 204. Any body is ignored.
 //! - `DELETE /v1/groups/{g}/users/{u}`: not a member → 204; unknown group or user → 404;
 //!   removing a member of the default group → 400 (hand edits through `/_sim` may).
-//! - Non-numeric ids in paths → 400 bedrock; unknown paths → 404 bedrock with `path`;
-//!   invalid JSON → 400 bedrock; an empty body counts as `{}`.
+//! - Non-numeric ids in paths → 400 bedrock; unknown paths → 404 bedrock with `path`; a
+//!   known path with another method → 405 bedrock; invalid JSON → 400 bedrock; an empty body
+//!   counts as `{}`. `isActive` (the Java SDK's key) is read as `active`.
+//! - Hand edits (`/_sim/*`) act like an admin in the Domo UI: hand-made groups have no
+//!   creator and no members, members may be added to inactive groups and removed from the
+//!   default group; `POST /_sim/users` creates all of its users or none.
 //! - Users: `role` must be one of Admin, Privileged, Editor, Participant, Social (exact
 //!   case) else 400; email needs an `@` and is unique case-insensitively; duplicate → 400
 //!   unless that user is deleted, in which case they are revived with the same id, new
@@ -69,6 +73,11 @@
 //!   at most one fault, checked in the order drop, 429, 5xx. 5xx statuses are uniform over
 //!   500/502/503; 502 always has an empty body, 500 and 503 half of the time (else bedrock).
 //!   The 429 body is bedrock. `drop_rate` closes the TCP connection with no bytes written.
+//!   No real rate limit is enforced and no `X-RateLimit-*` headers are sent [3P only]: 429s
+//!   come from `rate_429` alone. On the command line `--retry-after-share` defaults to 0.5
+//!   and `--retry-after-secs` to 1; `Faults::default()` (tests, `PUT /_sim/faults`) is all 0.
+//! - Not simulated (the service does not call them): `PUT /v1/users/{id}`,
+//!   `POST /v1/users/bulk/emails`, other scopes' APIs.
 //! - Counting: every `/oauth/token` and `/v1/*` request is counted on arrival under
 //!   `"<METHOD> <template>"` (path parameters named `{id}`, trailing slash removed), and
 //!   `ok` when answered 2xx; unknown paths count as `"<METHOD> (unmatched)"`. `/_sim/*` is
