@@ -7,16 +7,10 @@
 //! to the canonical `event`; `signature` verifies each sender's scheme; `sim` is a local Domo.
 
 pub mod api;
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod domo;
 pub mod error;
 pub mod event;
-pub mod ingest;
-pub mod plan;
-pub mod rules;
-pub mod signature;
-pub mod sources;
-pub mod state;
-pub mod store;
-pub mod telemetry;
-pub mod worker;
+pub mod sim;

@@ -1,0 +1,167 @@
+//! The layer every API request (`/oauth/token`, `/v1/*`) passes through, in this order:
+//! count the arrival, draw the faults, wait the latency, then either fault (drop, 429, 5xx)
+//! or run the handler, and finally record the outcome. Control endpoints (`/_sim/*`) never
+//! pass through it.
+
+use axum::extract::connect_info::ConnectInfo;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::Simulator;
+use super::error::SimError;
+use super::faults::{self, FaultAction};
+use super::net::ConnKill;
+use super::state::RequestRecord;
+
+/// Route name used for requests that match no route.
+pub const UNMATCHED: &str = "(unmatched)";
+
+/// The API middleware (installed with `route_layer`, so it sees the matched route).
+pub async fn around_api(State(sim): State<Simulator>, request: Request, next: Next) -> Response {
+    let template = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED, MatchedPath::as_str);
+    let route = normalize_template(template);
+    let method = request.method().clone();
+    let key = route_key(&method, &route);
+
+    let at_ms = sim.elapsed_ms();
+    let plan = {
+        let mut guard = sim.lock();
+        let state = &mut *guard;
+        state.count_arrival(&key);
+        state.faults.draw(&mut state.fault_rng)
+    };
+    if !plan.delay.is_zero() {
+        tokio::time::sleep(plan.delay).await;
+    }
+
+    let (response, status) = match plan.action {
+        FaultAction::None => {
+            let response = next.run(request).await;
+            let status = response.status().as_u16();
+            (response, status)
+        }
+        FaultAction::Drop => {
+            drop_connection(&request);
+            (StatusCode::INTERNAL_SERVER_ERROR.into_response(), 0)
+        }
+        FaultAction::TooManyRequests { retry_after_secs } => {
+            let response = faults::too_many_requests(retry_after_secs);
+            (response, StatusCode::TOO_MANY_REQUESTS.as_u16())
+        }
+        FaultAction::ServerError { status, empty_body } => {
+            (faults::server_error(status, empty_body), status.as_u16())
+        }
+    };
+    let retry_after_secs = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    sim.record(
+        &key,
+        RequestRecord {
+            at_ms,
+            done_ms: sim.elapsed_ms(),
+            method: method.to_string(),
+            route,
+            status,
+            retry_after_secs,
+        },
+    );
+    response
+}
+
+/// Throws the connection's kill switch. Served without [`SimListener`](super::net::SimListener)
+/// (for example the bare [`Simulator::router`] under another server) there is no switch, and
+/// the handler task is unwound instead: hyper then drops that connection, and the panic hook
+/// is not run.
+fn drop_connection(request: &Request) {
+    match request.extensions().get::<ConnectInfo<ConnKill>>() {
+        Some(ConnectInfo(kill)) => kill.kill(),
+        None => std::panic::resume_unwind(Box::new(())),
+    }
+}
+
+/// Answer to a request that matches no route: a 404 bedrock body. Counted and logged under
+/// `"<METHOD> (unmatched)"`, but never faulted.
+pub async fn unmatched(State(sim): State<Simulator>, method: Method, uri: Uri) -> Response {
+    let key = route_key(&method, UNMATCHED);
+    let at_ms = sim.elapsed_ms();
+    sim.lock().count_arrival(&key);
+    let error = SimError::Bedrock {
+        status: StatusCode::NOT_FOUND,
+        reason: "Not Found".to_owned(),
+        message: "No handler found".to_owned(),
+        path: Some(uri.path().to_owned()),
+    };
+    sim.record(
+        &key,
+        RequestRecord {
+            at_ms,
+            done_ms: sim.elapsed_ms(),
+            method: method.to_string(),
+            route: UNMATCHED.to_owned(),
+            status: error.status().as_u16(),
+            retry_after_secs: None,
+        },
+    );
+    error.into_response()
+}
+
+/// Answer to a known path with a method it does not serve: a 405 bedrock body (not counted).
+pub async fn method_not_allowed(uri: Uri) -> SimError {
+    SimError::Bedrock {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        reason: "Method Not Allowed".to_owned(),
+        message: "Request method not supported".to_owned(),
+        path: Some(uri.path().to_owned()),
+    }
+}
+
+/// `"<METHOD> <template>"`, the key of the call counters.
+pub fn route_key(method: &Method, template: &str) -> String {
+    format!("{method} {template}")
+}
+
+/// Drops a trailing slash and names every path parameter `{id}`:
+/// `/v1/groups/{group}/users/{user}/` → `/v1/groups/{id}/users/{id}`.
+pub fn normalize_template(template: &str) -> String {
+    let trimmed = template.strip_suffix('/').filter(|t| !t.is_empty());
+    trimmed
+        .unwrap_or(template)
+        .split('/')
+        .map(|segment| {
+            if segment.starts_with('{') {
+                "{id}"
+            } else {
+                segment
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_are_normalised() {
+        assert_eq!(
+            normalize_template("/v1/groups/{group_id}/users/{user_id}/"),
+            "/v1/groups/{id}/users/{id}"
+        );
+        assert_eq!(normalize_template("/v1/groups/"), "/v1/groups");
+        assert_eq!(normalize_template("/oauth/token"), "/oauth/token");
+        assert_eq!(normalize_template("/"), "/");
+        assert_eq!(
+            route_key(&Method::PUT, "/v1/groups/{id}"),
+            "PUT /v1/groups/{id}"
+        );
+    }
+}
