@@ -53,7 +53,9 @@ pub struct Application {
 impl Application {
     /// Opens the store (running migrations), sets everything up and binds the listener.
     pub async fn build(mut config: Config) -> anyhow::Result<Application> {
-        let store = Store::open(&config.store).await.context("cannot open the store")?;
+        let store = Store::open(&config.store)
+            .await
+            .context("cannot open the store")?;
         let demo = if config.demo && config.sources.is_empty() {
             Some(add_demo_source(&mut config, &store).await?)
         } else {
@@ -63,7 +65,9 @@ impl Application {
         let (client_id, client_secret) = if config.domo.uses_simulator() {
             let listener = TcpListener::bind(config.domo.sim_listen)
                 .await
-                .with_context(|| format!("cannot bind the simulator to {}", config.domo.sim_listen))?;
+                .with_context(|| {
+                    format!("cannot bind the simulator to {}", config.domo.sim_listen)
+                })?;
             let sim_config = SimConfig {
                 users: DEMO_USERS
                     .iter()
@@ -75,9 +79,14 @@ impl Application {
                     .collect(),
                 ..SimConfig::default()
             };
-            let ids = (Secret::new(sim_config.client_id.clone()), Secret::new(sim_config.client_secret.clone()));
+            let ids = (
+                Secret::new(sim_config.client_id.clone()),
+                Secret::new(sim_config.client_secret.clone()),
+            );
             let addr = listener.local_addr()?;
-            config.domo.api_base = format!("http://{addr}").parse().context("simulator address")?;
+            config.domo.api_base = format!("http://{addr}")
+                .parse()
+                .context("simulator address")?;
             tracing::info!(%addr, "no Domo credentials configured: using the built-in Domo simulator");
             sim = Some((Simulator::new(sim_config), listener));
             ids
@@ -87,8 +96,12 @@ impl Application {
                 _ => anyhow::bail!("domo.client_id and domo.client_secret must both be set"),
             }
         };
-        let domo = DomoClient::new(ClientSettings::from_config(&config.domo, client_id, client_secret))
-            .map_err(|e| anyhow::anyhow!("cannot build the Domo client: {e}"))?;
+        let domo = DomoClient::new(ClientSettings::from_config(
+            &config.domo,
+            client_id,
+            client_secret,
+        ))
+        .map_err(|e| anyhow::anyhow!("cannot build the Domo client: {e}"))?;
         let rules = RuleSet::compile(&config.rules)
             .map_err(|p| anyhow::anyhow!("invalid rules: {}", p.join("; ")))?;
         let notify = Arc::new(Notify::new());
@@ -134,9 +147,17 @@ impl Application {
             .iter()
             .map(|s| (s.name.clone(), Arc::new(s.clone())))
             .collect::<HashMap<_, _>>();
-        let domo_ready: Option<Arc<dyn DomoReadiness>> =
-            if config.domo.dry_run { None } else { Some(Arc::new(domo)) };
-        let state = AppState { sources: Arc::new(sources), ingestor, store: store.clone(), domo_ready };
+        let domo_ready: Option<Arc<dyn DomoReadiness>> = if config.domo.dry_run {
+            None
+        } else {
+            Some(Arc::new(domo))
+        };
+        let state = AppState {
+            sources: Arc::new(sources),
+            ingestor,
+            store: store.clone(),
+            domo_ready,
+        };
         let router = router(state, &config);
         let listener = TcpListener::bind(config.server.listen)
             .await
@@ -169,7 +190,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests,
     /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs`.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
         let sim_token = CancellationToken::new();
@@ -188,8 +212,13 @@ impl Application {
             .await?;
         token.cancel();
         tracker.close();
-        if tokio::time::timeout(self.shutdown_timeout, tracker.wait()).await.is_err() {
-            tracing::warn!("workers did not finish in time; their leases will expire and the jobs run again");
+        if tokio::time::timeout(self.shutdown_timeout, tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "workers did not finish in time; their leases will expire and the jobs run again"
+            );
         }
         sim_token.cancel();
         if let Some(t) = sim_task {
@@ -206,7 +235,12 @@ impl DomoReadiness for DomoClient {
         Box::pin(async move {
             self.check_token().await.map_err(|e| match e {
                 crate::domo::DomoError::Unauthorized { .. } => "credentials refused".to_owned(),
-                other => format!("unavailable ({})", other.status().map_or("no answer".to_owned(), |s| s.to_string())),
+                other => format!(
+                    "unavailable ({})",
+                    other
+                        .status()
+                        .map_or("no answer".to_owned(), |s| s.to_string())
+                ),
             })
         })
     }
@@ -216,7 +250,11 @@ impl DomoReadiness for DomoClient {
 /// when no rule is configured, one rule mapping every IdP group to a Domo group of its name.
 async fn add_demo_source(config: &mut Config, store: &Store) -> anyhow::Result<(String, Secret)> {
     let fresh = format!("whsec_{}", base64_random(24));
-    let secret = Secret::new(store.meta_get_or_insert("demo_source_secret", &fresh).await?);
+    let secret = Secret::new(
+        store
+            .meta_get_or_insert("demo_source_secret", &fresh)
+            .await?,
+    );
     config.sources.push(SourceConfig {
         name: "demo".to_owned(),
         format: Format::Canonical,

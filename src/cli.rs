@@ -61,7 +61,11 @@ pub fn check_config(path: Option<&Path>) -> ExitCode {
                 c.sources.len(),
                 c.rules.len(),
                 c.api.tokens.len(),
-                if c.store.url.expose().starts_with("sqlite") { "sqlite" } else { "postgres" },
+                if c.store.url.expose().starts_with("sqlite") {
+                    "sqlite"
+                } else {
+                    "postgres"
+                },
             );
             ExitCode::SUCCESS
         }
@@ -118,7 +122,8 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
     };
     let (source, secret) = match (&args.source, &args.scheme) {
         (Some(name), _) => {
-            let config = Config::load(args.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let config =
+                Config::load(args.config.as_deref()).map_err(|e| anyhow::anyhow!("{e}"))?;
             let src = config
                 .sources
                 .into_iter()
@@ -126,12 +131,20 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("no source named `{name}` in the configuration"))?;
             let secret = match &args.secret {
                 Some(s) => resolve_secret(s)?,
-                None => src.secrets.first().cloned().context("the source has no secret")?,
+                None => src
+                    .secrets
+                    .first()
+                    .cloned()
+                    .context("the source has no secret")?,
             };
             (src, secret)
         }
         (None, Some(scheme)) => {
-            let secret = resolve_secret(args.secret.as_deref().context("--secret is required with --scheme")?)?;
+            let secret = resolve_secret(
+                args.secret
+                    .as_deref()
+                    .context("--secret is required with --scheme")?,
+            )?;
             if *scheme == Scheme::Hmac {
                 bail!("the hmac scheme needs its profile: use --config and --source");
             }
@@ -148,9 +161,15 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
         }
         (None, None) => bail!("give --scheme and --secret, or --config and --source"),
     };
-    crate::signature::check_secret(source.scheme, &secret).map_err(|e| anyhow::anyhow!("secret: {e}"))?;
-    let now = args.timestamp.unwrap_or_else(|| chrono::Utc::now().timestamp());
-    let id = args.id.clone().unwrap_or_else(|| format!("msg_{}", uuid::Uuid::new_v4().simple()));
+    crate::signature::check_secret(source.scheme, &secret)
+        .map_err(|e| anyhow::anyhow!("secret: {e}"))?;
+    let now = args
+        .timestamp
+        .unwrap_or_else(|| chrono::Utc::now().timestamp());
+    let id = args
+        .id
+        .clone()
+        .unwrap_or_else(|| format!("msg_{}", uuid::Uuid::new_v4().simple()));
     let headers = crate::signature::sign(&source, &secret, &body, now, &id)
         .map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
     match &args.url {
@@ -165,7 +184,10 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
             for (name, value) in headers {
                 cmd.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
             }
-            cmd.push_str(&format!(" --data-binary @{}", shell_quote(&args.body.display().to_string())));
+            cmd.push_str(&format!(
+                " --data-binary @{}",
+                shell_quote(&args.body.display().to_string())
+            ));
             println!("{cmd}");
         }
     }
@@ -174,7 +196,9 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
 
 fn resolve_secret(s: &str) -> anyhow::Result<Secret> {
     if let Some(name) = s.strip_prefix("env:") {
-        Ok(Secret::new(std::env::var(name).with_context(|| format!("environment variable {name} is not set"))?))
+        Ok(Secret::new(std::env::var(name).with_context(|| {
+            format!("environment variable {name} is not set")
+        })?))
     } else if let Some(path) = s.strip_prefix("file:") {
         let v = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
         Ok(Secret::new(v.trim_end_matches(['\n', '\r']).to_owned()))

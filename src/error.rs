@@ -119,7 +119,10 @@ impl ApiError {
     }
     /// An error of this kind with a detail (must be safe to show).
     pub fn with_detail(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: Some(detail.into()) }
+        Self {
+            kind,
+            detail: Some(detail.into()),
+        }
     }
     /// The problem document.
     pub fn problem(&self) -> Problem {

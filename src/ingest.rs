@@ -38,7 +38,11 @@ impl Ingestor {
     /// own (the baseline for the benchmark). `notify` wakes the workers after each commit.
     pub fn start(store: Store, group_commit: bool, max_batch: usize, notify: Arc<Notify>) -> Self {
         if !group_commit {
-            return Ingestor { store, tx: None, notify };
+            return Ingestor {
+                store,
+                tx: None,
+                notify,
+            };
         }
         let (tx, rx) = mpsc::channel::<Request>(max_batch.max(1) * 4);
         // SQLite has one writer: one committer. PostgreSQL commits in parallel well, so a few
@@ -52,7 +56,11 @@ impl Ingestor {
             let (store, rx, notify) = (store.clone(), rx.clone(), notify.clone());
             tokio::spawn(async move { commit_loop(store, rx, max_batch.max(1), notify).await });
         }
-        Ingestor { store, tx: Some(tx), notify }
+        Ingestor {
+            store,
+            tx: Some(tx),
+            notify,
+        }
     }
 
     /// Stores the items of one request and returns their outcomes once committed.
@@ -72,7 +80,11 @@ impl Ingestor {
             return Ok(out.pop().unwrap_or_default());
         };
         let (reply, rx) = oneshot::channel();
-        let req = Request { source: source.to_owned(), items, reply };
+        let req = Request {
+            source: source.to_owned(),
+            items,
+            reply,
+        };
         tx.send(req)
             .await
             .map_err(|_| IngestError("the committer has stopped".into()))?;
@@ -106,8 +118,10 @@ async fn commit_loop(
             batch
         };
         let now = chrono::Utc::now().timestamp_millis();
-        let requests: Vec<(&str, &[IngestItem])> =
-            batch.iter().map(|r| (r.source.as_str(), r.items.as_slice())).collect();
+        let requests: Vec<(&str, &[IngestItem])> = batch
+            .iter()
+            .map(|r| (r.source.as_str(), r.items.as_slice()))
+            .collect();
         match store.ingest(&requests, now).await {
             Ok(outcomes) => {
                 for (req, out) in batch.into_iter().zip(outcomes) {
@@ -140,7 +154,11 @@ pub fn job_key(source: &str, ev: &CanonicalEvent) -> String {
             .unwrap_or_default();
         return format!("group:{name}");
     }
-    let id = ev.user.as_ref().and_then(|u| u.id.as_deref()).unwrap_or_default();
+    let id = ev
+        .user
+        .as_ref()
+        .and_then(|u| u.id.as_deref())
+        .unwrap_or_default();
     format!("id:{source}:{id}")
 }
 

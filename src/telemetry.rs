@@ -16,7 +16,11 @@ pub fn init(format: LogFormat, level: &str) {
         .with_span_events(FmtSpan::NONE)
         .with_writer(std::io::stderr);
     let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
         LogFormat::Compact => builder.compact().try_init(),
     };
 }

@@ -29,7 +29,10 @@ pub struct Check {
 #[utoipa::path(get, path = "/healthz", tag = "health",
     responses((status = 200, description = "The process is alive", body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok", checks: Vec::new() })
+    Json(Health {
+        status: "ok",
+        checks: Vec::new(),
+    })
 }
 
 /// Readiness: the store answers and (unless in dry run) a Domo token can be obtained.
@@ -46,15 +49,31 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Health>)
             "unreachable".to_owned()
         }
     };
-    checks.push(Check { name: "store", status: store });
+    checks.push(Check {
+        name: "store",
+        status: store,
+    });
     if let Some(domo) = &state.domo_ready {
         let s = match domo.check().await {
             Ok(()) => "ok".to_owned(),
             Err(reason) => reason,
         };
-        checks.push(Check { name: "domo", status: s });
+        checks.push(Check {
+            name: "domo",
+            status: s,
+        });
     }
     let ok = checks.iter().all(|c| c.status == "ok");
-    let code = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(Health { status: if ok { "ok" } else { "unavailable" }, checks }))
+    let code = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        code,
+        Json(Health {
+            status: if ok { "ok" } else { "unavailable" },
+            checks,
+        }),
+    )
 }

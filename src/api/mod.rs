@@ -57,7 +57,10 @@ pub struct ApiDoc;
 /// without a running service).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(webhooks::receive_webhook, webhooks::verify_webhook_endpoint))
+        .routes(routes!(
+            webhooks::receive_webhook,
+            webhooks::verify_webhook_endpoint
+        ))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
 }

@@ -89,7 +89,10 @@ pub async fn receive_webhook(
         tracing::debug!(webhook.source = %source, error = %e, "payload rejected");
         ApiError::with_detail(ProblemKind::MalformedPayload, e.to_string())
     })?;
-    let items = parsed.into_iter().map(|p| to_item(&source, p, None)).collect();
+    let items = parsed
+        .into_iter()
+        .map(|p| to_item(&source, p, None))
+        .collect();
     let outcomes = state.ingestor.submit(&source, items).await.map_err(|e| {
         tracing::warn!(webhook.source = %source, error = %e, "could not store a delivery");
         ApiError::new(ProblemKind::StoreUnavailable)
@@ -105,7 +108,10 @@ pub async fn receive_webhook(
     }
     let events = outcomes
         .into_iter()
-        .map(|o| AcceptedEvent { id: o.event_id, status: o.status })
+        .map(|o| AcceptedEvent {
+            id: o.event_id,
+            status: o.status,
+        })
         .collect();
     Ok((StatusCode::ACCEPTED, Json(Accepted { events })).into_response())
 }
@@ -130,7 +136,11 @@ pub async fn verify_webhook_endpoint(
     Path(source): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Verification>, ApiError> {
-    let Some(src) = state.sources.get(&source).filter(|s| s.scheme == Scheme::Okta) else {
+    let Some(src) = state
+        .sources
+        .get(&source)
+        .filter(|s| s.scheme == Scheme::Okta)
+    else {
         return Err(ApiError::new(ProblemKind::UnknownSource));
     };
     if headers.contains_key(src.header.as_str())
@@ -148,5 +158,7 @@ pub async fn verify_webhook_endpoint(
                 "the X-Okta-Verification-Challenge header is missing",
             )
         })?;
-    Ok(Json(Verification { verification: challenge.to_owned() }))
+    Ok(Json(Verification {
+        verification: challenge.to_owned(),
+    }))
 }

@@ -563,13 +563,13 @@ impl Cx<'_> {
             ("timestamp_header", h.timestamp_header.as_ref()),
             ("id_header", h.id_header.as_ref()),
         ] {
-            if let Some(v) = v {
-                if axum::http::HeaderName::from_bytes(v.0.as_bytes()).is_err() {
-                    self.err(format!(
-                        "{path}.hmac.{key}: `{}` is not a valid header name",
-                        v.0
-                    ));
-                }
+            if let Some(v) = v
+                && axum::http::HeaderName::from_bytes(v.0.as_bytes()).is_err()
+            {
+                self.err(format!(
+                    "{path}.hmac.{key}: `{}` is not a valid header name",
+                    v.0
+                ));
             }
         }
         Some(HmacProfile {

@@ -6,8 +6,10 @@ use std::collections::BTreeMap;
 use super::*;
 
 fn parse(toml: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-    let env: BTreeMap<String, String> =
-        env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let env: BTreeMap<String, String> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     Config::parse(ConfigInput { toml, env: &env })
 }
 
@@ -56,13 +58,19 @@ const DESIGN_ENV: &[(&str, &str)] = &[
 fn the_design_example_loads_with_its_secrets_resolved() {
     let c = parse(Some(DESIGN_EXAMPLE), DESIGN_ENV).expect("valid");
     assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
-    assert_eq!(c.domo.client_id.as_ref().map(Secret::expose), Some("client-123"));
+    assert_eq!(
+        c.domo.client_id.as_ref().map(Secret::expose),
+        Some("client-123")
+    );
     assert!(!c.domo.uses_simulator());
     assert_eq!(c.sources.len(), 1);
     assert_eq!(c.sources[0].secrets[0].expose(), "whsec_workos");
     assert_eq!(c.sources[0].tolerance_secs, 180, "WorkOS's own window");
     assert_eq!(c.rules.len(), 2);
-    assert_eq!(c.api.tokens[0].scopes, vec![ApiScope::Read, ApiScope::Write]);
+    assert_eq!(
+        c.api.tokens[0].scopes,
+        vec![ApiScope::Read, ApiScope::Write]
+    );
     assert!(!c.demo);
 }
 
@@ -94,7 +102,10 @@ fn environment_variables_override_every_level() {
     )
     .expect("valid");
     assert_eq!(c.server.listen.to_string(), "0.0.0.0:9999");
-    assert_eq!(c.domo.client_secret.as_ref().map(Secret::expose), Some("from-env"));
+    assert_eq!(
+        c.domo.client_secret.as_ref().map(Secret::expose),
+        Some("from-env")
+    );
     assert!(c.domo.dry_run);
     assert_eq!(c.store.max_batch, 7);
     let secrets: Vec<&str> = c.sources[0].secrets.iter().map(Secret::expose).collect();
@@ -103,8 +114,14 @@ fn environment_variables_override_every_level() {
 
 #[test]
 fn a_numeric_environment_value_is_still_a_string_where_a_string_is_expected() {
-    let c = parse(None, &[("DGS_DOMO__CLIENT_ID", "12345"), ("DGS_DOMO__CLIENT_SECRET", "67")])
-        .expect("valid");
+    let c = parse(
+        None,
+        &[
+            ("DGS_DOMO__CLIENT_ID", "12345"),
+            ("DGS_DOMO__CLIENT_SECRET", "67"),
+        ],
+    )
+    .expect("valid");
     assert_eq!(c.domo.client_id.as_ref().map(Secret::expose), Some("12345"));
 }
 
@@ -175,13 +192,17 @@ x = 1
 
 #[test]
 fn a_type_error_names_the_key() {
-    let errs = parse(Some("[store]\ngroup_commit = \"yes\"\n"), &[]).expect_err("invalid").0;
+    let errs = parse(Some("[store]\ngroup_commit = \"yes\"\n"), &[])
+        .expect_err("invalid")
+        .0;
     assert!(errs[0].starts_with("store:"), "{errs:?}");
 }
 
 #[test]
 fn broken_toml_is_one_clear_error() {
-    let errs = parse(Some("[server\nlisten ="), &[]).expect_err("invalid").0;
+    let errs = parse(Some("[server\nlisten ="), &[])
+        .expect_err("invalid")
+        .0;
     assert_eq!(errs.len(), 1);
     assert!(errs[0].contains("not valid TOML"), "{errs:?}");
 }
@@ -190,7 +211,10 @@ fn broken_toml_is_one_clear_error() {
 fn secrets_never_appear_in_debug_output() {
     let c = parse(Some(DESIGN_EXAMPLE), DESIGN_ENV).expect("valid");
     let dump = format!("{c:?}");
-    assert!(!dump.contains("s3cret") && !dump.contains("whsec_workos"), "{dump}");
+    assert!(
+        !dump.contains("s3cret") && !dump.contains("whsec_workos"),
+        "{dump}"
+    );
 }
 
 #[test]
@@ -198,5 +222,8 @@ fn a_bad_standard_webhooks_secret_is_refused_with_a_fix() {
     let toml = "[[sources]]\nname = \"s\"\nformat = \"canonical\"\nscheme = \"standard-webhooks\"\nsecrets = [\"whsec_!!!\"]\n";
     let errs = parse(Some(toml), &[]).expect_err("invalid").0;
     assert!(errs[0].starts_with("sources[0].secrets[0]:"), "{errs:?}");
-    assert!(!errs[0].contains("!!!"), "the message must not echo the secret: {errs:?}");
+    assert!(
+        !errs[0].contains("!!!"),
+        "the message must not echo the secret: {errs:?}"
+    );
 }

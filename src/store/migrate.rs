@@ -11,7 +11,7 @@ const SQLITE: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_
 const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
 
 /// Arbitrary constant key for `pg_advisory_lock` while migrating.
-const PG_MIGRATION_LOCK: i64 = 0x6467_735f_6d69_67; // "dgs_mig"
+const PG_MIGRATION_LOCK: i64 = 0x0064_6773_5f6d_6967; // "dgs_mig"
 
 impl Store {
     /// Applies every migration not applied yet.

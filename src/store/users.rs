@@ -144,7 +144,7 @@ impl Store {
     pub async fn load_user(&self, user_key: &str) -> Result<Option<UserRow>, StoreError> {
         on_read_pool!(self, pool, sql = "SELECT user_key, state, domo_user_id, synced, last_event, updated_ms \
             FROM user_states WHERE user_key = $1" => {
-            let row: Option<(String, String, Option<i64>, i64, Option<i64>, i64)> =
+            let row: Option<UserTuple> =
                 sqlx::query_as(sql).bind(user_key).fetch_optional(pool).await?;
             Ok(row.map(|(user_key, state, domo_user_id, synced, last_event, updated_ms)| UserRow {
                 user_key, state, domo_user_id, synced: synced != 0, last_event, updated_ms,
@@ -266,6 +266,9 @@ impl Store {
     }
 }
 
+/// A `user_states` row as selected.
+type UserTuple = (String, String, Option<i64>, i64, Option<i64>, i64);
+
 type AuditTuple = (
     i64,
     Option<i64>,
@@ -328,7 +331,10 @@ impl Store {
     /// Serialises group creation for one name across replicas. SQLite runs one replica, whose
     /// in-process lock suffices; PostgreSQL takes a transaction-scoped advisory lock that is
     /// released when the guard drops (the transaction rolls back).
-    pub async fn lock_group_creation(&self, name_key: &str) -> Result<GroupCreationLock, StoreError> {
+    pub async fn lock_group_creation(
+        &self,
+        name_key: &str,
+    ) -> Result<GroupCreationLock, StoreError> {
         match self {
             Store::Sqlite(_) => Ok(GroupCreationLock { _pg: None }),
             Store::Postgres(p) => {

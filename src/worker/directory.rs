@@ -105,7 +105,8 @@ impl Directory {
         if self.is_protected(name) {
             return false;
         }
-        self.static_targets.contains(&key) || lock(&self.groups).get(&key).is_some_and(|g| g.managed)
+        self.static_targets.contains(&key)
+            || lock(&self.groups).get(&key).is_some_and(|g| g.managed)
     }
 
     /// Domo's default group and configured protected groups.
@@ -116,7 +117,9 @@ impl Directory {
 
     /// Whether a group id is the default group.
     pub fn is_default_id(&self, id: i64) -> bool {
-        lock(&self.groups).values().any(|g| g.id == id && g.is_default)
+        lock(&self.groups)
+            .values()
+            .any(|g| g.id == id && g.is_default)
     }
 
     /// The cached id of a group.
@@ -126,23 +129,39 @@ impl Directory {
 
     /// The cached name of a group id.
     pub fn group_name(&self, id: i64) -> Option<String> {
-        lock(&self.groups).values().find(|g| g.id == id).map(|g| g.name.clone())
+        lock(&self.groups)
+            .values()
+            .find(|g| g.id == id)
+            .map(|g| g.name.clone())
     }
 
     /// Reloads the group list from Domo unless it was reloaded less than `min_refresh` ago
     /// (`force` ignores that).
-    pub async fn refresh_groups(&self, force: bool, rec: &mut Recorder) -> Result<(), DirectoryError> {
+    pub async fn refresh_groups(
+        &self,
+        force: bool,
+        rec: &mut Recorder,
+    ) -> Result<(), DirectoryError> {
         let mut last = self.groups_refreshed.lock().await;
         if !force && last.is_some_and(|t| t.elapsed() < self.min_refresh) {
             return Ok(());
         }
-        let list = rec.call("list_groups", 200, CallInfo::default(), self.domo.list_all_groups()).await?;
+        let list = rec
+            .call(
+                "list_groups",
+                200,
+                CallInfo::default(),
+                self.domo.list_all_groups(),
+            )
+            .await?;
         let rows: Vec<(String, i64, bool)> = list
             .into_iter()
             .filter(|g| g.deleted != Some(true))
             .filter_map(|g| g.name.map(|n| (n, g.id, g.default == Some(true))))
             .collect();
-        self.store.upsert_domo_groups(&rows, chrono::Utc::now().timestamp_millis()).await?;
+        self.store
+            .upsert_domo_groups(&rows, chrono::Utc::now().timestamp_millis())
+            .await?;
         {
             let mut groups = lock(&self.groups);
             for (name, id, is_default) in rows {
@@ -180,7 +199,14 @@ impl Directory {
             return Ok(Ensured::Exists { id, created: false });
         }
         if dry_run {
-            rec.dry_run("create_group", CallInfo { rule, group_name: Some(name.to_owned()), ..CallInfo::default() });
+            rec.dry_run(
+                "create_group",
+                CallInfo {
+                    rule,
+                    group_name: Some(name.to_owned()),
+                    ..CallInfo::default()
+                },
+            );
             return Ok(Ensured::WouldCreate);
         }
         // One creator at a time in this process; across replicas, a store-level lock.
@@ -191,12 +217,26 @@ impl Directory {
             self.mark_managed(name, id, false).await?;
             return Ok(Ensured::Exists { id, created: false });
         }
-        let info = CallInfo { rule, group_name: Some(name.to_owned()), ..CallInfo::default() };
-        match rec.call("create_group", 201, info, self.domo.create_group(name)).await {
+        let info = CallInfo {
+            rule,
+            group_name: Some(name.to_owned()),
+            ..CallInfo::default()
+        };
+        match rec
+            .call("create_group", 201, info, self.domo.create_group(name))
+            .await
+        {
             Ok(g) => {
                 self.remember_group(name, g.id, true).await?;
-                tracing::info!(domo.group = name, domo.group_id = g.id, "created a Domo group");
-                Ok(Ensured::Exists { id: g.id, created: true })
+                tracing::info!(
+                    domo.group = name,
+                    domo.group_id = g.id,
+                    "created a Domo group"
+                );
+                Ok(Ensured::Exists {
+                    id: g.id,
+                    created: true,
+                })
             }
             // Domo answers 400 to a duplicate name: someone made it meanwhile. Look again.
             Err(DomoError::Rejected { status: 400, .. }) => {
@@ -218,7 +258,9 @@ impl Directory {
     }
 
     async fn mark_managed(&self, name: &str, id: i64, created: bool) -> Result<(), StoreError> {
-        let already = lock(&self.groups).get(&name_key(name)).is_some_and(|g| g.managed && !created);
+        let already = lock(&self.groups)
+            .get(&name_key(name))
+            .is_some_and(|g| g.managed && !created);
         if already {
             return Ok(());
         }
@@ -226,7 +268,9 @@ impl Directory {
     }
 
     async fn remember_group(&self, name: &str, id: i64, created: bool) -> Result<(), StoreError> {
-        self.store.mark_group(name, id, created, chrono::Utc::now().timestamp_millis()).await?;
+        self.store
+            .mark_group(name, id, created, chrono::Utc::now().timestamp_millis())
+            .await?;
         let mut groups = lock(&self.groups);
         let e = groups.entry(name_key(name)).or_insert_with(|| GroupInfo {
             id,
@@ -241,7 +285,11 @@ impl Directory {
 
     /// The Domo user id of an email: from the cache, else from a fresh user list (at most once
     /// per `min_refresh`).
-    pub async fn user_id(&self, email: &str, rec: &mut Recorder) -> Result<Option<i64>, DirectoryError> {
+    pub async fn user_id(
+        &self,
+        email: &str,
+        rec: &mut Recorder,
+    ) -> Result<Option<i64>, DirectoryError> {
         if let Some(id) = lock(&self.users).get(email) {
             return Ok(Some(*id));
         }
@@ -251,13 +299,22 @@ impl Directory {
                 return Ok(Some(*id)); // another task refreshed while we waited
             }
             if last.is_none_or(|t| t.elapsed() >= self.min_refresh) {
-                let list = rec.call("list_users", 200, CallInfo::default(), self.domo.list_all_users()).await?;
+                let list = rec
+                    .call(
+                        "list_users",
+                        200,
+                        CallInfo::default(),
+                        self.domo.list_all_users(),
+                    )
+                    .await?;
                 let pairs: Vec<(String, i64)> = list
                     .into_iter()
                     .filter(|u| u.deleted != Some(true))
                     .filter_map(|u| u.email.map(|e| (crate::event::normalize_email(&e), u.id)))
                     .collect();
-                self.store.upsert_domo_users(&pairs, chrono::Utc::now().timestamp_millis()).await?;
+                self.store
+                    .upsert_domo_users(&pairs, chrono::Utc::now().timestamp_millis())
+                    .await?;
                 lock(&self.users).extend(pairs);
                 *last = Some(Instant::now());
             }
@@ -268,7 +325,10 @@ impl Directory {
     /// Records a user the service created.
     pub async fn remember_user(&self, email: &str, id: i64) -> Result<(), StoreError> {
         self.store
-            .upsert_domo_users(&[(email.to_owned(), id)], chrono::Utc::now().timestamp_millis())
+            .upsert_domo_users(
+                &[(email.to_owned(), id)],
+                chrono::Utc::now().timestamp_millis(),
+            )
             .await?;
         lock(&self.users).insert(email.to_owned(), id);
         Ok(())

@@ -5,6 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use tracing::Instrument;
+
 use crate::domo::DomoError;
 use crate::event::CanonicalEvent;
 use crate::store::{Claimed, JobOutcome, JobResult, StoreError};
@@ -23,16 +25,34 @@ pub(super) struct Loaded {
 impl Worker {
     /// Works a claimed job to one of done / retry later / dead.
     pub(super) async fn work(&self, c: Claimed) -> Result<(), StoreError> {
-        let span = tracing::info_span!("job", job.key = %c.job_key, job.events = c.events.len(), job.attempt = c.attempts());
-        let _enter = span.enter();
+        let span = tracing::info_span!(
+            "job",
+            job.key = %c.job_key,
+            job.events = c.events.len(),
+            job.attempt = c.attempts()
+        );
+        self.work_in_span(c).instrument(span).await
+    }
+
+    async fn work_in_span(&self, c: Claimed) -> Result<(), StoreError> {
         let mut loaded = Vec::with_capacity(c.events.len());
         for e in &c.events {
-            match e.payload.as_deref().map(serde_json::from_str::<CanonicalEvent>) {
-                Some(Ok(event)) => loaded.push(Loaded { pk: e.pk, source: e.source.clone(), event }),
+            match e
+                .payload
+                .as_deref()
+                .map(serde_json::from_str::<CanonicalEvent>)
+            {
+                Some(Ok(event)) => loaded.push(Loaded {
+                    pk: e.pk,
+                    source: e.source.clone(),
+                    event,
+                }),
                 _ => {
                     let reason = "the stored payload is not a canonical event";
                     tracing::error!(event.pk = e.pk, reason, "dead-lettering an event");
-                    self.store.dead_event(&c.owner, e.pk, reason, now_ms()).await?;
+                    self.store
+                        .dead_event(&c.owner, e.pk, reason, now_ms())
+                        .await?;
                 }
             }
         }
@@ -60,7 +80,10 @@ impl Worker {
                     if self.directory.is_protected(&d.domo_group) {
                         continue;
                     }
-                    let r = self.directory.ensure_group(&d.domo_group, self.settings.dry_run, &mut rec, Some(d.rule)).await;
+                    let r = self
+                        .directory
+                        .ensure_group(&d.domo_group, self.settings.dry_run, &mut rec, Some(d.rule))
+                        .await;
                     if let Err(e) = r {
                         failure = Some(e);
                         break 'events;
@@ -78,37 +101,63 @@ impl Worker {
     /// An event that named its user only by the sender's id: move it to the user's lane once an
     /// earlier event has told us the email; wait for that, then dead-letter.
     async fn resolve_identity(&self, c: &Claimed, loaded: &[Loaded]) -> Result<(), StoreError> {
-        let Some(l) = loaded.first() else { return Ok(()) };
-        let idp_id = l.event.user.as_ref().and_then(|u| u.id.clone()).unwrap_or_default();
+        let Some(l) = loaded.first() else {
+            return Ok(());
+        };
+        let idp_id = l
+            .event
+            .user
+            .as_ref()
+            .and_then(|u| u.id.clone())
+            .unwrap_or_default();
         if let Some(email) = self.store.find_identity(&l.source, &idp_id).await? {
-            self.store.rekey_claim(&c.owner, &format!("user:{email}"), &email, now_ms()).await?;
+            self.store
+                .rekey_claim(&c.owner, &format!("user:{email}"), &email, now_ms())
+                .await?;
             self.notify.notify_waiters();
             return Ok(());
         }
         let outcome = self.wait_or_give_up(
             c,
-            &format!("no earlier event from `{}` names the email of user id `{idp_id}`", l.source),
+            &format!(
+                "no earlier event from `{}` names the email of user id `{idp_id}`",
+                l.source
+            ),
         );
         self.finish(c, None, Recorder::default(), outcome).await
     }
 
     /// Retry later while the wait for a user lasts, then dead-letter with the reason.
     pub(super) fn wait_or_give_up(&self, c: &Claimed, reason: &str) -> JobOutcome {
-        let waited = Duration::from_millis(u64::try_from(now_ms() - c.first_received_ms()).unwrap_or(0));
+        let waited =
+            Duration::from_millis(u64::try_from(now_ms() - c.first_received_ms()).unwrap_or(0));
         if waited >= self.settings.user_wait {
-            JobOutcome::Dead { reason: reason.to_owned() }
+            JobOutcome::Dead {
+                reason: reason.to_owned(),
+            }
         } else {
             let attempts = u32::try_from(c.attempts()).unwrap_or(u32::MAX);
             // Waiting is not failing: back off, but keep polling at least every minute.
-            let delay = self.settings.retry.delay(attempts, None, fastrand::f64()).min(Duration::from_secs(60));
-            JobOutcome::Retry { run_at_ms: now_ms() + millis(delay), error: reason.to_owned() }
+            let delay = self
+                .settings
+                .retry
+                .delay(attempts, None, fastrand::f64())
+                .min(Duration::from_secs(60));
+            JobOutcome::Retry {
+                run_at_ms: now_ms() + millis(delay),
+                error: reason.to_owned(),
+            }
         }
     }
 
     /// The outcome after a failed Domo call: retry (with backoff, never before `Retry-After`)
     /// while attempts remain and the error is transient; else dead with the reason. A store
     /// failure is returned as is (the lease will expire and the job run again).
-    pub(super) fn failure_outcome(&self, c: &Claimed, e: &DirectoryError) -> Result<JobOutcome, StoreError> {
+    pub(super) fn failure_outcome(
+        &self,
+        c: &Claimed,
+        e: &DirectoryError,
+    ) -> Result<JobOutcome, StoreError> {
         match e {
             DirectoryError::Store(_) => Err(StoreError::Corrupt(e.to_string())),
             DirectoryError::Domo(d) => Ok(self.domo_failure(c, d)),
@@ -121,13 +170,23 @@ impl Worker {
         // may fix them, but within the attempt budget.
         let transient = e.is_retryable() || matches!(e, DomoError::Unauthorized { .. });
         if transient && self.settings.retry.may_retry(attempts) {
-            let delay = self.settings.retry.delay(attempts, e.retry_after(), fastrand::f64());
+            let delay = self
+                .settings
+                .retry
+                .delay(attempts, e.retry_after(), fastrand::f64());
             tracing::info!(error = %e, retry_in_ms = millis(delay), "Domo call failed; will retry");
-            JobOutcome::Retry { run_at_ms: now_ms() + millis(delay), error: e.to_string() }
+            JobOutcome::Retry {
+                run_at_ms: now_ms() + millis(delay),
+                error: e.to_string(),
+            }
         } else if transient {
-            JobOutcome::Dead { reason: format!("gave up after {attempts} attempts: {e}") }
+            JobOutcome::Dead {
+                reason: format!("gave up after {attempts} attempts: {e}"),
+            }
         } else {
-            JobOutcome::Dead { reason: format!("Domo refused: {e}") }
+            JobOutcome::Dead {
+                reason: format!("Domo refused: {e}"),
+            }
         }
     }
 
@@ -138,23 +197,32 @@ impl Worker {
         rec: Recorder,
         outcome: JobOutcome,
     ) -> Result<(), StoreError> {
-        self.finish_with(c, JobResult {
-            owner: c.owner.clone(),
-            user,
-            memberships_replace: None,
-            memberships_add: Vec::new(),
-            memberships_remove: Vec::new(),
-            audit: rec.entries,
-            outcome,
-        })
+        self.finish_with(
+            c,
+            JobResult {
+                owner: c.owner.clone(),
+                user,
+                memberships_replace: None,
+                memberships_add: Vec::new(),
+                memberships_remove: Vec::new(),
+                audit: rec.entries,
+                outcome,
+            },
+        )
         .await
     }
 
-    pub(super) async fn finish_with(&self, c: &Claimed, result: JobResult) -> Result<(), StoreError> {
+    pub(super) async fn finish_with(
+        &self,
+        c: &Claimed,
+        result: JobResult,
+    ) -> Result<(), StoreError> {
         match &result.outcome {
             JobOutcome::Done => tracing::debug!("job done"),
             JobOutcome::Retry { error, .. } => tracing::debug!(error, "job will retry"),
-            JobOutcome::Dead { reason } => tracing::warn!(job.key = %c.job_key, reason, "job dead-lettered"),
+            JobOutcome::Dead { reason } => {
+                tracing::warn!(job.key = %c.job_key, reason, "job dead-lettered")
+            }
         }
         let touched = self.store.finish_job(&result, now_ms()).await?;
         if touched == 0 {

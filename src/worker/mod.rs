@@ -112,7 +112,11 @@ impl Worker {
         let owner = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
-        let Some(claimed) = self.store.claim(&owner, now, now.saturating_add(lease_ms)).await? else {
+        let Some(claimed) = self
+            .store
+            .claim(&owner, now, now.saturating_add(lease_ms))
+            .await?
+        else {
             return Ok(Outcome::Idle);
         };
         self.work(claimed).await?;

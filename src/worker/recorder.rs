@@ -27,7 +27,11 @@ pub struct Recorder {
 impl Recorder {
     /// A recorder for the job's newest event and its user.
     pub fn new(event: Option<i64>, user_key: Option<String>) -> Self {
-        Recorder { event, user_key, entries: Vec::new() }
+        Recorder {
+            event,
+            user_key,
+            entries: Vec::new(),
+        }
     }
 
     /// Runs one Domo call, recording what it was, how it went and how long it took.
@@ -45,7 +49,14 @@ impl Recorder {
             Ok(_) => (Some(i64::from(ok_status)), "ok", None),
             Err(e) => (e.status().map(i64::from), "error", Some(e.to_string())),
         };
-        self.push(op, info, status, outcome, error, started.elapsed().as_millis());
+        self.push(
+            op,
+            info,
+            status,
+            outcome,
+            error,
+            started.elapsed().as_millis(),
+        );
         result
     }
 

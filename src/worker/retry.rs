@@ -43,7 +43,10 @@ mod tests {
 
     #[test]
     fn backoff_doubles_and_is_capped() {
-        assert_eq!(P.delay(1, None, 1.0), Duration::from_millis(1000).mul_f64(0.5) * 2);
+        assert_eq!(
+            P.delay(1, None, 1.0),
+            Duration::from_millis(1000).mul_f64(0.5) * 2
+        );
         assert_eq!(P.delay(2, None, 1.0), Duration::from_millis(1000));
         assert_eq!(P.delay(3, None, 1.0), Duration::from_millis(2000));
         assert_eq!(P.delay(20, None, 1.0), Duration::from_secs(60));
@@ -54,16 +57,28 @@ mod tests {
     fn jitter_keeps_the_delay_between_half_and_all_of_the_step() {
         for j in [0.0, 0.3, 0.99] {
             let d = P.delay(3, None, j);
-            assert!(d >= Duration::from_millis(1000) && d <= Duration::from_millis(2000), "{d:?}");
+            assert!(
+                d >= Duration::from_millis(1000) && d <= Duration::from_millis(2000),
+                "{d:?}"
+            );
         }
     }
 
     #[test]
     fn retry_after_is_a_floor_even_above_the_cap() {
-        assert_eq!(P.delay(1, Some(Duration::from_secs(7)), 0.0), Duration::from_secs(7));
-        assert_eq!(P.delay(9, Some(Duration::from_secs(120)), 0.9), Duration::from_secs(120));
+        assert_eq!(
+            P.delay(1, Some(Duration::from_secs(7)), 0.0),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            P.delay(9, Some(Duration::from_secs(120)), 0.9),
+            Duration::from_secs(120)
+        );
         // A short Retry-After does not shorten the backoff.
-        assert_eq!(P.delay(3, Some(Duration::from_millis(1)), 1.0), Duration::from_millis(2000));
+        assert_eq!(
+            P.delay(3, Some(Duration::from_millis(1)), 1.0),
+            Duration::from_millis(2000)
+        );
     }
 
     #[test]

@@ -22,10 +22,16 @@ use super::{Worker, now_ms};
 type Current = BTreeMap<String, (i64, String)>;
 
 impl Worker {
-    pub(super) async fn sync_user(&self, c: &Claimed, email: &str, loaded: &[Loaded]) -> Result<(), StoreError> {
+    pub(super) async fn sync_user(
+        &self,
+        c: &Claimed,
+        email: &str,
+        loaded: &[Loaded],
+    ) -> Result<(), StoreError> {
         let row = self.store.load_user(email).await?;
         let mut state: UserState = match &row {
-            Some(r) => serde_json::from_str(&r.state).map_err(|e| StoreError::Corrupt(format!("user state: {e}")))?,
+            Some(r) => serde_json::from_str(&r.state)
+                .map_err(|e| StoreError::Corrupt(format!("user state: {e}")))?,
             None => UserState::default(),
         };
         for l in loaded {
@@ -51,7 +57,10 @@ impl Worker {
         let offboarded = state.is_offboarded();
 
         // 1. Who is this in Domo?
-        let domo_id = match self.resolve_user(email, &state, !desired.is_empty(), &mut rec).await {
+        let domo_id = match self
+            .resolve_user(email, &state, !desired.is_empty(), &mut rec)
+            .await
+        {
             Ok(Some(id)) => id,
             Ok(None) if desired.is_empty() => {
                 // Not in Domo and nothing to grant: nothing to remove either.
@@ -71,14 +80,22 @@ impl Worker {
         // 2. What does Domo have?
         let mut replace = None;
         let current: Current = if !user.synced || offboarded {
-            let info = CallInfo { domo_user_id: Some(domo_id), ..CallInfo::default() };
-            match rec.call("get_user", 200, info, self.domo.get_user(domo_id)).await {
+            let info = CallInfo {
+                domo_user_id: Some(domo_id),
+                ..CallInfo::default()
+            };
+            match rec
+                .call("get_user", 200, info, self.domo.get_user(domo_id))
+                .await
+            {
                 Ok(u) if u.deleted == Some(true) => {
                     self.directory.forget_user(email);
                     let outcome = if desired.is_empty() {
                         JobOutcome::Done
                     } else {
-                        JobOutcome::Dead { reason: "the user is deleted in Domo".into() }
+                        JobOutcome::Dead {
+                            reason: "the user is deleted in Domo".into(),
+                        }
                     };
                     return self.finish(c, Some(user), rec, outcome).await;
                 }
@@ -93,7 +110,9 @@ impl Worker {
                             .collect();
                         user.synced = true;
                         replace = Some(live.clone());
-                        live.into_iter().map(|(id, n)| (name_key(&n), (id, n))).collect()
+                        live.into_iter()
+                            .map(|(id, n)| (name_key(&n), (id, n)))
+                            .collect()
                     }
                     // Domo did not list the groups: fall back to what the service recorded.
                     None => self.recorded(email).await?,
@@ -108,8 +127,12 @@ impl Worker {
         };
 
         // 3. The difference, and the calls.
-        let desired_names: BTreeSet<String> = desired.iter().map(|d| d.domo_group.clone()).collect();
-        let rule_of: BTreeMap<String, usize> = desired.iter().map(|d| (name_key(&d.domo_group), d.rule)).collect();
+        let desired_names: BTreeSet<String> =
+            desired.iter().map(|d| d.domo_group.clone()).collect();
+        let rule_of: BTreeMap<String, usize> = desired
+            .iter()
+            .map(|d| (name_key(&d.domo_group), d.rule))
+            .collect();
         let current_names: BTreeSet<String> = current.values().map(|(_, n)| n.clone()).collect();
         let p = plan(
             &desired_names,
@@ -129,13 +152,27 @@ impl Worker {
         let mut refused = Vec::new();
         for name in &p.add {
             let rule = rule_of.get(&name_key(name)).copied();
-            let gid = match self.directory.ensure_group(name, self.settings.dry_run, &mut rec, rule).await {
+            let gid = match self
+                .directory
+                .ensure_group(name, self.settings.dry_run, &mut rec, rule)
+                .await
+            {
                 Ok(Ensured::Exists { id, .. }) => id,
                 Ok(Ensured::WouldCreate) => {
-                    rec.dry_run("add_member", CallInfo { rule, group_name: Some(name.clone()), domo_user_id: Some(domo_id), ..CallInfo::default() });
+                    rec.dry_run(
+                        "add_member",
+                        CallInfo {
+                            rule,
+                            group_name: Some(name.clone()),
+                            domo_user_id: Some(domo_id),
+                            ..CallInfo::default()
+                        },
+                    );
                     continue;
                 }
-                Err(DirectoryError::Domo(e)) if !e.is_retryable() && !matches!(e, DomoError::Unauthorized { .. }) => {
+                Err(DirectoryError::Domo(e))
+                    if !e.is_retryable() && !matches!(e, DomoError::Unauthorized { .. }) =>
+                {
                     refused.push(format!("create group `{name}`: {e}"));
                     continue;
                 }
@@ -144,12 +181,25 @@ impl Worker {
                     break;
                 }
             };
-            let info = CallInfo { rule, group_name: Some(name.clone()), domo_group_id: Some(gid), domo_user_id: Some(domo_id) };
+            let info = CallInfo {
+                rule,
+                group_name: Some(name.clone()),
+                domo_group_id: Some(gid),
+                domo_user_id: Some(domo_id),
+            };
             if self.settings.dry_run {
                 rec.dry_run("add_member", info);
                 continue;
             }
-            match rec.call("add_member", 204, info, self.domo.add_user_to_group(gid, domo_id)).await {
+            match rec
+                .call(
+                    "add_member",
+                    204,
+                    info,
+                    self.domo.add_user_to_group(gid, domo_id),
+                )
+                .await
+            {
                 Ok(()) => result.memberships_add.push((gid, name.clone())),
                 Err(e) if e.is_retryable() || matches!(e, DomoError::Unauthorized { .. }) => {
                     result.outcome = self.domo_failure(c, &e);
@@ -160,13 +210,28 @@ impl Worker {
         }
         if result.outcome == JobOutcome::Done {
             for name in &p.remove {
-                let Some((gid, _)) = current.get(&name_key(name)).cloned() else { continue };
-                let info = CallInfo { rule: None, group_name: Some(name.clone()), domo_group_id: Some(gid), domo_user_id: Some(domo_id) };
+                let Some((gid, _)) = current.get(&name_key(name)).cloned() else {
+                    continue;
+                };
+                let info = CallInfo {
+                    rule: None,
+                    group_name: Some(name.clone()),
+                    domo_group_id: Some(gid),
+                    domo_user_id: Some(domo_id),
+                };
                 if self.settings.dry_run {
                     rec.dry_run("remove_member", info);
                     continue;
                 }
-                match rec.call("remove_member", 204, info, self.domo.remove_user_from_group(gid, domo_id)).await {
+                match rec
+                    .call(
+                        "remove_member",
+                        204,
+                        info,
+                        self.domo.remove_user_from_group(gid, domo_id),
+                    )
+                    .await
+                {
                     Ok(()) => result.memberships_remove.push(gid),
                     Err(e) if e.is_retryable() || matches!(e, DomoError::Unauthorized { .. }) => {
                         result.outcome = self.domo_failure(c, &e);
@@ -177,7 +242,9 @@ impl Worker {
             }
         }
         if result.outcome == JobOutcome::Done && !refused.is_empty() {
-            result.outcome = JobOutcome::Dead { reason: format!("Domo refused: {}", refused.join("; ")) };
+            result.outcome = JobOutcome::Dead {
+                reason: format!("Domo refused: {}", refused.join("; ")),
+            };
         }
         tracing::info!(
             user = email,
@@ -220,12 +287,25 @@ impl Worker {
             .profile()
             .and_then(|p| p.value.name.clone())
             .unwrap_or_else(|| email.to_owned());
-        let new = NewUser { name: &name, email, role: &self.settings.new_user_role };
+        let new = NewUser {
+            name: &name,
+            email,
+            role: &self.settings.new_user_role,
+        };
         let created = rec
-            .call("create_user", 201, CallInfo::default(), self.domo.create_user(&new, self.settings.send_invite))
+            .call(
+                "create_user",
+                201,
+                CallInfo::default(),
+                self.domo.create_user(&new, self.settings.send_invite),
+            )
             .await?;
         self.directory.remember_user(email, created.id).await?;
-        tracing::info!(user = email, domo.user_id = created.id, "created a Domo user");
+        tracing::info!(
+            user = email,
+            domo.user_id = created.id,
+            "created a Domo user"
+        );
         Ok(Some(created.id))
     }
 }
