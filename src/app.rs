@@ -183,6 +183,11 @@ impl Application {
         self.sim.as_ref().and_then(|(_, l)| l.local_addr().ok())
     }
 
+    /// The store (tests inspect it).
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
     /// The worker (tests drive it directly).
     pub fn worker(&self) -> Arc<Worker> {
         self.worker.clone()

@@ -1,0 +1,378 @@
+//! Test harness: `spawn_app()` starts a Domo simulator and the service (its real config loader,
+//! store, ingestor, workers and router) on 127.0.0.1:0; `TestApp` signs and sends webhooks and
+//! waits for the outcome.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use domo_group_sync::app::Application;
+use domo_group_sync::config::{Config, ConfigInput, Format, Scheme, Secret, SourceConfig};
+use domo_group_sync::sim::{SeedUser, SimConfig, SimState, Simulator};
+use domo_group_sync::store::Store;
+use domo_group_sync::worker::Worker;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Current and previous Standard Webhooks secrets of the `sw` source (rotation).
+pub const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const SW_OLD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
+pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+pub const OKTA_SECRET: &str = "Basic YWRtaW46c3VwZXJzZWNyZXQ=";
+
+/// The default rules: two exact IdP groups, a glob, and an attribute rule with a template.
+pub const DEFAULT_RULES: &str = r#"
+[[rules]]
+when = { group = "Marketing" }
+domo_groups = ["Marketing"]
+
+[[rules]]
+when = { group = "Finance" }
+domo_groups = ["Finance"]
+
+[[rules]]
+when = { group = "eng-*" }
+domo_groups = ["Engineering"]
+
+[[rules]]
+when = { attribute = "department", equals = "Sales" }
+domo_groups = ["Sales", "Sales {location}"]
+"#;
+
+/// How to start a test app.
+pub struct Options {
+    /// Users the simulator starts with (emails); names are derived.
+    pub users: Vec<String>,
+    /// `[[rules]]` TOML.
+    pub rules: String,
+    /// Extra TOML appended to the generated config (e.g. a `[domo]` override is not possible,
+    /// use the fields below).
+    pub dry_run: bool,
+    pub create_missing_users: bool,
+    pub group_commit: bool,
+    pub max_body_bytes: usize,
+    pub worker_concurrency: usize,
+    pub max_attempts: u32,
+    pub user_wait_secs: u64,
+    pub token_ttl_secs: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            users: ["ada@example.com", "grace@example.com", "alan@example.com"]
+                .map(str::to_owned)
+                .to_vec(),
+            rules: DEFAULT_RULES.to_owned(),
+            dry_run: false,
+            create_missing_users: false,
+            group_commit: true,
+            max_body_bytes: 65_536,
+            worker_concurrency: 4,
+            max_attempts: 6,
+            user_wait_secs: 2,
+            token_ttl_secs: 3600,
+        }
+    }
+}
+
+/// A running service with its simulator. Stopped when dropped.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub sim_addr: SocketAddr,
+    pub sim: Simulator,
+    pub store: Store,
+    pub worker: Arc<Worker>,
+    pub client: reqwest::Client,
+    pub config: Config,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    sim_stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(s) = self.sim_stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+/// Starts the service with the default options.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+/// The config text the harness uses (sources of every scheme, the given rules).
+pub fn config_toml(dir: &std::path::Path, sim: SocketAddr, o: &Options) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+max_body_bytes = {max_body}
+request_timeout_secs = 10
+
+[store]
+url = "sqlite://{db}"
+group_commit = {group_commit}
+
+[domo]
+api_base = "http://{sim}"
+client_id = "sim-client"
+client_secret = "sim-secret"
+dry_run = {dry_run}
+create_missing_users = {create_missing}
+requests_per_second = 2000
+max_in_flight = 16
+request_timeout_secs = 5
+user_wait_secs = {user_wait}
+
+[worker]
+concurrency = {concurrency}
+max_attempts = {max_attempts}
+backoff_base_ms = 50
+backoff_max_secs = 2
+lease_secs = 10
+poll_interval_ms = 50
+
+[[sources]]
+name = "sw"
+format = "canonical"
+scheme = "standard-webhooks"
+secrets = ["{SW_SECRET}", "{SW_OLD_SECRET}"]
+
+[[sources]]
+name = "gh"
+format = "canonical"
+scheme = "github"
+secrets = ["{GITHUB_SECRET}"]
+
+[[sources]]
+name = "okta"
+format = "okta"
+scheme = "okta"
+secrets = ["{OKTA_SECRET}"]
+
+{rules}
+"#,
+        max_body = o.max_body_bytes,
+        db = dir.join("test.db").display(),
+        group_commit = o.group_commit,
+        dry_run = o.dry_run,
+        create_missing = o.create_missing_users,
+        user_wait = o.user_wait_secs,
+        concurrency = o.worker_concurrency,
+        max_attempts = o.max_attempts,
+        rules = o.rules,
+    )
+}
+
+/// Starts a simulator and the service.
+pub async fn spawn_app_with(o: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sim = Simulator::new(SimConfig {
+        users: o
+            .users
+            .iter()
+            .map(|e| SeedUser {
+                email: e.clone(),
+                name: e.split('@').next().unwrap_or("user").to_owned(),
+                role: "Participant".to_owned(),
+            })
+            .collect(),
+        token_ttl_secs: o.token_ttl_secs,
+        ..SimConfig::default()
+    });
+    let sim_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind sim");
+    let sim_addr = sim_listener.local_addr().expect("sim addr");
+    let (sim_stop, sim_rx) = oneshot::channel::<()>();
+    tokio::spawn(sim.clone().serve(sim_listener, async move {
+        let _ = sim_rx.await;
+    }));
+
+    let toml = config_toml(dir.path(), sim_addr, &o);
+    let env = BTreeMap::new();
+    let config = Config::parse(ConfigInput {
+        toml: Some(&toml),
+        env: &env,
+    })
+    .expect("test config is valid");
+    let app = Application::build(config.clone())
+        .await
+        .expect("app builds");
+    let addr = app.local_addr().expect("addr");
+    let store = app.store();
+    let worker = app.worker();
+    let (stop, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until_stopped(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        sim_addr,
+        sim,
+        store,
+        worker,
+        client: reqwest::Client::new(),
+        config,
+        _dir: dir,
+        stop: Some(stop),
+        sim_stop: Some(sim_stop),
+    }
+}
+
+/// A canonical event as JSON text.
+pub fn canonical(id: &str, kind: &str, at: &str, email: &str, groups: Option<&[&str]>) -> String {
+    let mut ev = json!({ "id": id, "type": kind, "occurred_at": at, "user": { "email": email } });
+    if let Some(g) = groups {
+        ev["groups"] = json!(g);
+    }
+    ev.to_string()
+}
+
+impl TestApp {
+    /// The URL of a path on the service.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The configured source of this name.
+    pub fn source(&self, name: &str) -> SourceConfig {
+        self.config
+            .sources
+            .iter()
+            .find(|s| s.name == name)
+            .cloned()
+            .expect("source exists")
+    }
+
+    /// Headers signing `body` for source `name` with its first secret, now.
+    pub fn sign(&self, name: &str, body: &str, msg_id: &str) -> Vec<(String, String)> {
+        let src = self.source(name);
+        let secret = src.secrets[0].clone();
+        sign_with(&src, &secret, body, chrono::Utc::now().timestamp(), msg_id)
+    }
+
+    /// POSTs `body` to `/webhooks/{name}` signed for that source.
+    pub async fn post_signed(&self, name: &str, body: &str) -> reqwest::Response {
+        let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
+        let headers = self.sign(name, body, &id);
+        self.post_with(name, body, &headers).await
+    }
+
+    /// POSTs `body` to `/webhooks/{name}` with exactly these headers.
+    pub async fn post_with(
+        &self,
+        name: &str,
+        body: &str,
+        headers: &[(String, String)],
+    ) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/webhooks/{name}")))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        req.send().await.expect("request sent")
+    }
+
+    /// Sends a canonical event through the `sw` source and asserts it was queued.
+    pub async fn send_event(&self, body: &str) {
+        let resp = self.post_signed("sw", body).await;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        assert_eq!(status, 202, "{text}");
+        assert!(text.contains("\"queued\""), "not queued: {text}");
+    }
+
+    /// The simulator's state.
+    pub fn sim_state(&self) -> SimState {
+        self.sim.snapshot()
+    }
+
+    /// Waits until no event is queued or running (the workers run on their own), or panics
+    /// after 30 s.
+    pub async fn wait_idle(&self) {
+        self.wait_until("the queue to drain", || async {
+            let q = self.store.count_events("queued").await.unwrap_or(1);
+            let r = self.store.count_events("running").await.unwrap_or(1);
+            q == 0 && r == 0
+        })
+        .await;
+    }
+
+    /// Polls `cond` every 20 ms until it holds, or panics after 30 s naming `what`.
+    pub async fn wait_until<F, Fut>(&self, what: &str, mut cond: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if cond().await {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The Domo group ids of which the user with this email is a member, by group name.
+    pub fn groups_of(&self, email: &str) -> Vec<String> {
+        let state = self.sim_state();
+        let Some(user) = state
+            .users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+        else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = state
+            .groups
+            .iter()
+            .filter(|g| g.members.contains(&user.id))
+            .map(|g| g.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+/// Signs with an explicit secret and time.
+pub fn sign_with(
+    src: &SourceConfig,
+    secret: &Secret,
+    body: &str,
+    now: i64,
+    msg_id: &str,
+) -> Vec<(String, String)> {
+    domo_group_sync::signature::sign(src, secret, body.as_bytes(), now, msg_id).expect("sign")
+}
+
+/// A source config for ad-hoc signing in tests.
+pub fn adhoc_source(scheme: Scheme, secret: &str) -> SourceConfig {
+    SourceConfig {
+        name: "adhoc".into(),
+        format: Format::Canonical,
+        scheme,
+        secrets: vec![Secret::new(secret)],
+        tolerance_secs: 300,
+        header: "Authorization".into(),
+        hmac: None,
+    }
+}
+
+/// Reads a JSON body.
+pub async fn json_body(resp: reqwest::Response) -> Value {
+    resp.json().await.expect("json body")
+}
