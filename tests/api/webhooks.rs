@@ -310,3 +310,41 @@ async fn health_endpoints_answer() {
     let body = json_body(ready).await;
     assert_eq!(body["status"], "ok");
 }
+
+#[tokio::test]
+async fn an_accepted_event_reaches_domo_through_the_worker() {
+    let app = spawn_app().await;
+    app.send_event(&event("evt_to_domo")).await;
+    app.wait_until("Ada in Marketing", || async {
+        app.groups_of("ada@example.com")
+            .contains(&"Marketing".to_owned())
+    })
+    .await;
+    // The simulator's own HTTP view agrees with its in-process snapshot.
+    let state: Value = app
+        .client
+        .get(format!("http://{}/_sim/state", app.sim_addr))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let groups = state["groups"].as_array().expect("groups").len();
+    assert_eq!(groups, app.sim_state().groups.len());
+    app.wait_idle().await;
+    assert_eq!(
+        app.worker.run_until_idle().await.expect("worker"),
+        0,
+        "nothing left to do"
+    );
+    assert_eq!(
+        app.sim
+            .snapshot()
+            .groups
+            .iter()
+            .filter(|g| g.name == "Marketing")
+            .count(),
+        1
+    );
+}
