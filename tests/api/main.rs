@@ -1,6 +1,7 @@
 //! The integration tests: one binary. Each test starts the real service on port 0 against the
 //! real Domo simulator over TCP, with a fresh SQLite database, and drives it by HTTP.
 
+mod cli;
 mod crash;
 mod helpers;
 mod webhooks;

@@ -348,3 +348,11 @@ async fn an_accepted_event_reaches_domo_through_the_worker() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_commit_answers_503_and_acknowledges_nothing() {
+    let app = spawn_app().await;
+    app.store.close().await;
+    let resp = app.post_signed("sw", &event("evt_no_store")).await;
+    assert_problem(resp, 503, ":store-unavailable").await;
+}
