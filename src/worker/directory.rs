@@ -135,6 +135,15 @@ impl Directory {
             .map(|g| g.name.clone())
     }
 
+    /// Loads the group list once per process, so the default group is known before the first
+    /// plan (a live read of a user's groups does not say which one is the default).
+    pub async fn ensure_groups_loaded(&self, rec: &mut Recorder) -> Result<(), DirectoryError> {
+        if self.groups_refreshed.lock().await.is_some() {
+            return Ok(());
+        }
+        self.refresh_groups(true, rec).await
+    }
+
     /// Reloads the group list from Domo unless it was reloaded less than `min_refresh` ago
     /// (`force` ignores that).
     pub async fn refresh_groups(

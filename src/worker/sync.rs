@@ -77,6 +77,11 @@ impl Worker {
         };
         user.domo_user_id = Some(domo_id);
 
+        if let Err(e) = self.directory.ensure_groups_loaded(&mut rec).await {
+            let outcome = self.failure_outcome(c, &e)?;
+            return self.finish(c, Some(user), rec, outcome).await;
+        }
+
         // 2. What does Domo have?
         let mut replace = None;
         let current: Current = if !user.synced || offboarded {
