@@ -13,41 +13,50 @@ const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0
 /// Arbitrary constant key for `pg_advisory_lock` while migrating.
 const PG_MIGRATION_LOCK: i64 = 0x0064_6773_5f6d_6967; // "dgs_mig"
 
+/// Applies the migrations of `$list` not yet recorded, each in its own transaction, on the
+/// connection `$conn`. Written once, compiled per backend.
+macro_rules! apply_pending {
+    ($conn:expr, $list:expr, $backend:literal, $int:literal) => {{
+        $conn
+            .execute(concat!(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version ",
+                $int,
+                " PRIMARY KEY, applied_ms ",
+                $int,
+                " NOT NULL)"
+            ))
+            .await?;
+        for &(version, sql) in $list {
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *$conn)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            let mut tx = sqlx::Connection::begin(&mut *$conn).await?;
+            tx.execute(sql).await.map_err(|e| {
+                StoreError::Migrate(format!(concat!($backend, " {}: {}"), version, e))
+            })?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
+                .bind(version)
+                .bind(chrono::Utc::now().timestamp_millis())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok::<(), StoreError>(())
+    }};
+}
+
 impl Store {
     /// Applies every migration not applied yet.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => {
                 let mut conn = s.write.acquire().await?;
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations \
-                     (version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL)",
-                )
-                .await?;
-                for &(version, sql) in SQLITE {
-                    let done: Option<i64> = sqlx::query_scalar(
-                        "SELECT version FROM schema_migrations WHERE version = ?1",
-                    )
-                    .bind(version)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                    if done.is_some() {
-                        continue;
-                    }
-                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                    tx.execute(sql)
-                        .await
-                        .map_err(|e| StoreError::Migrate(format!("sqlite {version}: {e}")))?;
-                    sqlx::query(
-                        "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, ?2)",
-                    )
-                    .bind(version)
-                    .bind(chrono::Utc::now().timestamp_millis())
-                    .execute(&mut *tx)
-                    .await?;
-                    tx.commit().await?;
-                }
-                Ok(())
+                apply_pending!(conn, SQLITE, "sqlite", "INTEGER")
             }
             Store::Postgres(p) => {
                 let mut conn = p.pool.acquire().await?;
@@ -55,38 +64,7 @@ impl Store {
                     .bind(PG_MIGRATION_LOCK)
                     .execute(&mut *conn)
                     .await?;
-                let result = async {
-                    conn.execute(
-                        "CREATE TABLE IF NOT EXISTS schema_migrations \
-                         (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
-                    )
-                    .await?;
-                    for &(version, sql) in POSTGRES {
-                        let done: Option<i64> = sqlx::query_scalar(
-                            "SELECT version FROM schema_migrations WHERE version = $1",
-                        )
-                        .bind(version)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        if done.is_some() {
-                            continue;
-                        }
-                        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-                        tx.execute(sql)
-                            .await
-                            .map_err(|e| StoreError::Migrate(format!("postgres {version}: {e}")))?;
-                        sqlx::query(
-                            "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)",
-                        )
-                        .bind(version)
-                        .bind(chrono::Utc::now().timestamp_millis())
-                        .execute(&mut *tx)
-                        .await?;
-                        tx.commit().await?;
-                    }
-                    Ok::<(), StoreError>(())
-                }
-                .await;
+                let result = async { apply_pending!(conn, POSTGRES, "postgres", "BIGINT") }.await;
                 sqlx::query("SELECT pg_advisory_unlock($1)")
                     .bind(PG_MIGRATION_LOCK)
                     .execute(&mut *conn)

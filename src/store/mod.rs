@@ -74,42 +74,38 @@ pub enum Store {
     Postgres(PgStore),
 }
 
-/// Runs `$body` with `$pool` bound to the backend's writer pool and `$sql` to the query text
-/// in that backend's placeholder style. The body is compiled once per backend.
+/// Runs `$body` with `$pool` bound to the backend's pool (`write` or `read`: SQLite has a
+/// single writer connection and a pool of readers; PostgreSQL one pool) and `$sql` to the query
+/// text in that backend's placeholder style. The body is compiled once per backend.
+macro_rules! on_pool_in {
+    ($store:expr, $which:ident, $pool:ident, $sql:ident = $text:expr => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite(s) => {
+                let $pool = &s.$which;
+                let $sql = $crate::store::sqlite_sql($text);
+                $body
+            }
+            $crate::store::Store::Postgres(p) => {
+                let $pool = &p.pool;
+                let $sql: &'static str = $text;
+                $body
+            }
+        }
+    };
+}
+/// `on_pool_in!` with the writer pool.
 macro_rules! on_pool {
     ($store:expr, $pool:ident, $sql:ident = $text:expr => $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite(s) => {
-                let $pool = &s.write;
-                let $sql = $crate::store::sqlite_sql($text);
-                $body
-            }
-            $crate::store::Store::Postgres(p) => {
-                let $pool = &p.pool;
-                let $sql: &'static str = $text;
-                $body
-            }
-        }
+        $crate::store::on_pool_in!($store, write, $pool, $sql = $text => $body)
     };
 }
-/// Like `on_pool!` but with the reader pool (SQLite) for queries that only read.
+/// `on_pool_in!` with the reader pool, for queries that only read.
 macro_rules! on_read_pool {
     ($store:expr, $pool:ident, $sql:ident = $text:expr => $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite(s) => {
-                let $pool = &s.read;
-                let $sql = $crate::store::sqlite_sql($text);
-                $body
-            }
-            $crate::store::Store::Postgres(p) => {
-                let $pool = &p.pool;
-                let $sql: &'static str = $text;
-                $body
-            }
-        }
+        $crate::store::on_pool_in!($store, read, $pool, $sql = $text => $body)
     };
 }
-pub(crate) use {on_pool, on_read_pool};
+pub(crate) use {on_pool, on_pool_in, on_read_pool};
 
 /// Rewrites `$N` placeholders to SQLite's `?N` (which binds by number, whatever the order of
 /// appearance). Query texts must not contain `$` elsewhere. The result is cached per query text, so each literal is converted once.
