@@ -45,15 +45,22 @@ impl Schedule {
     /// Reserves the next slot for a request asked for at `now`, and says how long the caller
     /// must wait before sending. An idle period does not build up credit.
     pub(crate) fn reserve(&mut self, now: Instant) -> Duration {
-        if self.interval.is_zero() {
-            return Duration::ZERO;
-        }
         let slot = match self.next_free {
             Some(next) if next > now => next,
             _ => now,
         };
-        self.next_free = Some(slot + self.interval);
+        if !self.interval.is_zero() {
+            self.next_free = Some(slot + self.interval);
+        }
         slot - now
+    }
+
+    /// Holds every request back until `until`: Domo's `Retry-After` speaks for the whole
+    /// client (its limits are per instance), not only for the call that was refused.
+    pub(crate) fn pause_until(&mut self, until: Instant) {
+        if self.next_free.is_none_or(|n| n < until) {
+            self.next_free = Some(until);
+        }
     }
 }
 
@@ -97,12 +104,41 @@ impl Gate {
     }
 }
 
+impl Gate {
+    /// Sends nothing more before `delay` has passed (capped at `MAX_PAUSE`).
+    pub(crate) fn pause(&self, delay: Duration) {
+        let until = Instant::now() + delay.min(MAX_PAUSE);
+        self.schedule
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pause_until(until);
+    }
+}
+
+/// The longest a `Retry-After` may hold the whole client back; a longer one still delays the
+/// refused job by its full length (the worker's backoff honours it).
+const MAX_PAUSE: Duration = Duration::from_secs(300);
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_pause_holds_back_every_later_request_even_without_a_rate_limit() {
+        for rate in [0.0, 10.0] {
+            let mut schedule = Schedule::new(rate);
+            let t0 = Instant::now();
+            schedule.reserve(t0);
+            schedule.pause_until(t0 + ms(1000));
+            assert_eq!(schedule.reserve(t0 + ms(10)), ms(990), "rate {rate}");
+            // An earlier pause never shortens a later one.
+            schedule.pause_until(t0 + ms(500));
+            assert!(schedule.reserve(t0 + ms(20)) >= ms(980), "rate {rate}");
+        }
     }
 
     #[test]

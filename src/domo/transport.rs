@@ -44,6 +44,14 @@ impl Transport {
         let response = request.send().await.map_err(|e| from_transport(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+            && let Some(delay) = headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| super::error::parse_retry_after(v, chrono::Utc::now()))
+        {
+            self.gate.pause(delay);
+        }
         let body = response.bytes().await.map_err(|e| from_transport(&e))?;
         tracing::debug!(http.status = status.as_u16(), "Domo answered");
         Ok(Answer {
