@@ -300,7 +300,12 @@ impl TestApp {
     /// Waits until no event is queued or running (the workers run on their own), or panics
     /// after 30 s.
     pub async fn wait_idle(&self) {
-        self.wait_until("the queue to drain", || async {
+        self.wait_idle_for(Duration::from_secs(30)).await;
+    }
+
+    /// `wait_idle` with another bound.
+    pub async fn wait_idle_for(&self, limit: Duration) {
+        self.wait_until_for("the queue to drain", limit, || async {
             let q = self.store.count_events("queued").await.unwrap_or(1);
             let r = self.store.count_events("running").await.unwrap_or(1);
             q == 0 && r == 0
@@ -309,12 +314,22 @@ impl TestApp {
     }
 
     /// Polls `cond` every 20 ms until it holds, or panics after 30 s naming `what`.
-    pub async fn wait_until<F, Fut>(&self, what: &str, mut cond: F)
+    pub async fn wait_until<F, Fut>(&self, what: &str, cond: F)
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        self.wait_until_for(what, Duration::from_secs(30), cond)
+            .await;
+    }
+
+    /// `wait_until` with another bound.
+    pub async fn wait_until_for<F, Fut>(&self, what: &str, limit: Duration, mut cond: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + limit;
         loop {
             if cond().await {
                 return;
