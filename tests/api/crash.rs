@@ -1,33 +1,15 @@
 //! Ack means durable: the real binary is killed with SIGKILL while it takes signed events, and
 //! every event it answered 2xx for is found in the reopened store.
 
-use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use domo_group_sync::config::{Config, ConfigInput, StoreConfig};
+use domo_group_sync::config::StoreConfig;
 use domo_group_sync::sim::{SimConfig, Simulator};
 use domo_group_sync::store::Store;
 use tokio::sync::Mutex;
 
 use crate::helpers::*;
-
-/// Kills the child on every exit path.
-struct Guard(Child);
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 #[tokio::test]
 async fn every_acknowledged_event_survives_sigkill() {
@@ -39,46 +21,10 @@ async fn every_acknowledged_event_survives_sigkill() {
     let sim_addr = sim_listener.local_addr().expect("addr");
     tokio::spawn(sim.clone().serve(sim_listener, std::future::pending()));
 
-    let port = free_port();
-    let options = Options::default();
-    let toml = config_toml(dir.path(), sim_addr, &options).replace(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:{port}\""),
-    );
-    let config_path = dir.path().join("config.toml");
-    std::fs::write(&config_path, &toml).expect("write config");
-    let env = BTreeMap::new();
-    let config = Config::parse(ConfigInput {
-        toml: Some(&toml),
-        env: &env,
-    })
-    .expect("valid config");
-
-    let child = Command::new(env!("CARGO_BIN_EXE_domo-group-sync"))
-        .args(["serve", "--config"])
-        .arg(&config_path)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the binary");
-    let mut guard = Guard(child);
-    let base = format!("http://127.0.0.1:{port}");
+    let mut bin = spawn_binary(dir.path(), sim_addr, &Options::default(), "", "warn", None).await;
+    let base = bin.base.clone();
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..300 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "the service did not start");
+    let config = bin.config.clone();
 
     // 8 senders, up to 400 events; the service is killed once 150 are acknowledged.
     let source = config
@@ -137,8 +83,8 @@ async fn every_acknowledged_event_survives_sigkill() {
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    guard.0.kill().expect("SIGKILL");
-    let _ = guard.0.wait();
+    bin.child.kill().expect("SIGKILL");
+    let _ = bin.child.wait();
     for t in tasks {
         let _ = t.await;
     }

@@ -5,4 +5,5 @@ mod cli;
 mod crash;
 mod helpers;
 mod resilience;
+mod secrets;
 mod webhooks;
