@@ -5,5 +5,6 @@ mod cli;
 mod crash;
 mod helpers;
 mod resilience;
+mod robustness;
 mod secrets;
 mod webhooks;
