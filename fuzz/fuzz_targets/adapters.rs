@@ -6,10 +6,18 @@ use domo_group_sync::config::Format;
 use domo_group_sync::sources::{Parsed, parse};
 use libfuzzer_sys::fuzz_target;
 
-const FORMATS: [Format; 5] = [Format::Canonical, Format::Workos, Format::Okta, Format::Clerk, Format::Bamboohr];
+const FORMATS: [Format; 5] = [
+    Format::Canonical,
+    Format::Workos,
+    Format::Okta,
+    Format::Clerk,
+    Format::Bamboohr,
+];
 
 fuzz_target!(|data: &[u8]| {
-    let Some((first, body)) = data.split_first() else { return };
+    let Some((first, body)) = data.split_first() else {
+        return;
+    };
     let format = FORMATS[usize::from(*first) % FORMATS.len()];
     let mut headers = HeaderMap::new();
     headers.insert("svix-id", HeaderValue::from_static("msg_fuzz"));

@@ -7,11 +7,16 @@ use domo_group_sync::config::{Config, ConfigInput};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // `file:` references read files: an operator's choice, not input to fuzz.
     if text.contains("file:") {
         return;
     }
     let env = BTreeMap::new();
-    let _ = Config::parse(ConfigInput { toml: Some(text), env: &env });
+    let _ = Config::parse(ConfigInput {
+        toml: Some(text),
+        env: &env,
+    });
 });

@@ -9,13 +9,28 @@ use domo_group_sync::config::{
 use libfuzzer_sys::fuzz_target;
 
 const HEADERS: [&str; 12] = [
-    "webhook-id", "webhook-timestamp", "webhook-signature", "svix-id", "svix-timestamp",
-    "svix-signature", "x-hub-signature-256", "stripe-signature", "workos-signature",
-    "x-bamboohr-signature", "x-bamboohr-timestamp", "authorization",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "svix-id",
+    "svix-timestamp",
+    "svix-signature",
+    "x-hub-signature-256",
+    "stripe-signature",
+    "workos-signature",
+    "x-bamboohr-signature",
+    "x-bamboohr-timestamp",
+    "authorization",
 ];
 const SCHEMES: [Scheme; 8] = [
-    Scheme::StandardWebhooks, Scheme::Svix, Scheme::Github, Scheme::Stripe, Scheme::Workos,
-    Scheme::Bamboohr, Scheme::Okta, Scheme::Hmac,
+    Scheme::StandardWebhooks,
+    Scheme::Svix,
+    Scheme::Github,
+    Scheme::Stripe,
+    Scheme::Workos,
+    Scheme::Bamboohr,
+    Scheme::Okta,
+    Scheme::Hmac,
 ];
 
 fuzz_target!(|data: &[u8]| {
