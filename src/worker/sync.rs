@@ -1,9 +1,10 @@
 //! Syncing one user: fold the claimed events into the user's state, derive the desired
 //! managed groups through the rules, compare with what Domo has, and make the fewest calls.
 //!
-//! What Domo has: the memberships the service recorded from its own calls, or, the first time
-//! it sees a user and on every offboarding, a live read of the user's groups (an offboarding
-//! must not miss a group because the service's record is stale).
+//! What Domo has: the memberships the service recorded from its own calls, or a live read of
+//! the user's groups the first time it sees a user, on every offboarding (an offboarding must
+//! not miss a group because the record is stale), and when a job runs again (its worker may
+//! have died between a Domo call and the commit that records it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -84,7 +85,10 @@ impl Worker {
 
         // 2. What does Domo have?
         let mut replace = None;
-        let current: Current = if !user.synced || offboarded {
+        // A job run again (after a failure, or after its worker died between a Domo call and
+        // the commit that records it) cannot trust the recorded memberships: read them live.
+        let rerun = c.attempts() > 1;
+        let current: Current = if !user.synced || offboarded || rerun {
             let info = CallInfo {
                 domo_user_id: Some(domo_id),
                 ..CallInfo::default()
