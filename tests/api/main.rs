@@ -3,3 +3,5 @@
 
 mod helpers;
 mod webhooks;
+mod sim_helpers;
+mod sync;
