@@ -5,3 +5,4 @@ mod helpers;
 mod webhooks;
 mod sim_helpers;
 mod sync;
+mod faults;
