@@ -6,3 +6,4 @@ mod webhooks;
 mod sim_helpers;
 mod sync;
 mod faults;
+mod scale;
