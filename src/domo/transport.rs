@@ -59,7 +59,10 @@ impl Transport {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
             if let Some(delay) = retry_after {
-                tracing::info!(retry_after_ms = delay.as_millis(), "Domo asked to wait: pausing every request");
+                tracing::info!(
+                    retry_after_ms = delay.as_millis(),
+                    "Domo asked to wait: pausing every request"
+                );
                 self.gate.pause(delay);
             }
         }

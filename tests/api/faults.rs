@@ -14,7 +14,12 @@ fn onboard(id: &str, at: &str, email: &str, groups: &[&str]) -> String {
 /// Waits until the simulator's log holds at least `n` answers with this status.
 async fn wait_for_status(app: &TestApp, status: u16, n: usize) {
     app.wait_until(&format!("{n} answer(s) {status}"), || async {
-        app.sim.requests().iter().filter(|r| r.status == status).count() >= n
+        app.sim
+            .requests()
+            .iter()
+            .filter(|r| r.status == status)
+            .count()
+            >= n
     })
     .await;
 }
@@ -47,8 +52,13 @@ async fn a_429_with_retry_after_is_waited_out() {
         retry_after_secs: 1,
         ..Faults::default()
     });
-    app.send_event(&onboard("evt_429", "2026-11-28T10:00:00Z", ADA, &["Marketing"]))
-        .await;
+    app.send_event(&onboard(
+        "evt_429",
+        "2026-11-28T10:00:00Z",
+        ADA,
+        &["Marketing"],
+    ))
+    .await;
     wait_for_status(&app, 429, 1).await;
     app.sim.set_faults(Faults::default());
     app.wait_idle().await;
@@ -58,7 +68,10 @@ async fn a_429_with_retry_after_is_waited_out() {
     let limited = log.iter().filter(|r| r.status == 429).count();
     assert!(limited >= 1);
     let bad = too_early(&log, 0);
-    assert!(bad.is_empty(), "requests sent before Retry-After passed: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "requests sent before Retry-After passed: {bad:?}"
+    );
     let row = app.event_row("sw", "evt_429").await.expect("stored");
     assert_eq!(row.status, "done");
     assert!(row.attempts >= 2, "{row:?}");
@@ -93,14 +106,7 @@ async fn a_429_with_retry_after_pauses_every_worker() {
     let events: Vec<String> = users
         .iter()
         .enumerate()
-        .map(|(i, e)| {
-            onboard(
-                &format!("evt_{i}"),
-                "2026-11-28T10:00:00Z",
-                e,
-                &["Finance"],
-            )
-        })
+        .map(|(i, e)| onboard(&format!("evt_{i}"), "2026-11-28T10:00:00Z", e, &["Finance"]))
         .collect();
     app.send_event(&format!("[{}]", events.join(","))).await;
     wait_for_status(&app, 429, 1).await;
@@ -112,7 +118,10 @@ async fn a_429_with_retry_after_pauses_every_worker() {
     }
     // Requests sent in the same instant as the refused one may still arrive just after it.
     let bad = too_early(&app.sim.requests(), 50);
-    assert!(bad.is_empty(), "requests sent before Retry-After passed: {bad:?}");
+    assert!(
+        bad.is_empty(),
+        "requests sent before Retry-After passed: {bad:?}"
+    );
 }
 
 #[tokio::test]
@@ -126,10 +135,20 @@ async fn a_429_without_retry_after_and_5xx_are_retried_until_success() {
         rate_5xx: 1.0,
         ..Faults::default()
     });
-    app.send_event(&onboard("evt_5xx", "2026-11-28T10:00:00Z", ADA, &["Marketing"]))
-        .await;
+    app.send_event(&onboard(
+        "evt_5xx",
+        "2026-11-28T10:00:00Z",
+        ADA,
+        &["Marketing"],
+    ))
+    .await;
     app.wait_until("two 5xx answers", || async {
-        app.sim.requests().iter().filter(|r| r.status >= 500).count() >= 2
+        app.sim
+            .requests()
+            .iter()
+            .filter(|r| r.status >= 500)
+            .count()
+            >= 2
     })
     .await;
     app.sim.set_faults(Faults {
@@ -146,9 +165,19 @@ async fn a_429_without_retry_after_and_5xx_are_retried_until_success() {
     assert_eq!(row.status, "done", "{row:?}");
     assert!(row.attempts >= 3, "{row:?}");
     let log = app.sim.requests();
-    assert!(log.iter().all(|r| r.status != 429 || r.retry_after_secs.is_none()));
+    assert!(
+        log.iter()
+            .all(|r| r.status != 429 || r.retry_after_secs.is_none())
+    );
     // The group was created once, whatever the failures around it.
-    assert_eq!(app.sim_state().groups.iter().filter(|g| g.name == "Marketing").count(), 1);
+    assert_eq!(
+        app.sim_state()
+            .groups
+            .iter()
+            .filter(|g| g.name == "Marketing")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -158,7 +187,14 @@ async fn a_token_that_expires_mid_run_is_refreshed_once() {
     let first: Vec<String> = users
         .iter()
         .enumerate()
-        .map(|(i, e)| onboard(&format!("evt_a{i}"), "2026-11-28T10:00:00Z", e, &["Marketing"]))
+        .map(|(i, e)| {
+            onboard(
+                &format!("evt_a{i}"),
+                "2026-11-28T10:00:00Z",
+                e,
+                &["Marketing"],
+            )
+        })
         .collect();
     app.send_event(&format!("[{}]", first.join(","))).await;
     app.wait_idle().await;
@@ -194,8 +230,13 @@ async fn a_permanent_refusal_is_dead_lettered_with_its_reason() {
     let app = spawn_app().await;
     // An admin made the Finance group inactive: Domo answers 400 to adding anyone.
     app.hand_group("Finance", false).await;
-    app.send_event(&onboard("evt_inactive", "2026-11-28T10:00:00Z", ADA, &["Finance"]))
-        .await;
+    app.send_event(&onboard(
+        "evt_inactive",
+        "2026-11-28T10:00:00Z",
+        ADA,
+        &["Finance"],
+    ))
+    .await;
     let row = app.wait_status("sw", "evt_inactive", "dead").await;
     let reason = row.last_error.unwrap_or_default();
     assert!(reason.contains("Domo refused"), "{reason}");
@@ -214,8 +255,13 @@ async fn an_unknown_user_is_created_when_configured() {
     })
     .await;
     let email = "newbie@example.com";
-    app.send_event(&onboard("evt_new", "2026-11-28T10:00:00Z", email, &["Marketing"]))
-        .await;
+    app.send_event(&onboard(
+        "evt_new",
+        "2026-11-28T10:00:00Z",
+        email,
+        &["Marketing"],
+    ))
+    .await;
     app.wait_idle().await;
     assert!(app.sim_state().user_with_email(email).is_some());
     assert!(app.groups_of(email).contains(&"Marketing".to_owned()));
@@ -226,8 +272,13 @@ async fn an_unknown_user_is_created_when_configured() {
 async fn an_unknown_user_is_waited_for_then_dead_lettered() {
     let app = spawn_app().await;
     let email = "stranger@example.com";
-    app.send_event(&onboard("evt_stranger", "2026-11-28T10:00:00Z", email, &["Marketing"]))
-        .await;
+    app.send_event(&onboard(
+        "evt_stranger",
+        "2026-11-28T10:00:00Z",
+        email,
+        &["Marketing"],
+    ))
+    .await;
     let row = app.wait_status("sw", "evt_stranger", "dead").await;
     assert_eq!(row.last_error.as_deref(), Some("user not found in Domo"));
     assert!(row.attempts >= 2, "it waited first: {row:?}");

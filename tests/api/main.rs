@@ -1,9 +1,10 @@
 //! The integration tests: one binary. Each test starts the real service on port 0 against the
 //! real Domo simulator over TCP, with a fresh SQLite database, and drives it by HTTP.
 
+mod demo;
+mod faults;
 mod helpers;
-mod webhooks;
+mod scale;
 mod sim_helpers;
 mod sync;
-mod faults;
-mod scale;
+mod webhooks;

@@ -98,7 +98,10 @@ domo_groups = ["{group}"]
     app.wait_idle().await;
     let state = app.sim_state();
     for g in 0..GROUPS {
-        assert!(state.group_named(&format!("team-{g}")).is_some());
+        let name = format!("team-{g}");
+        assert!(state.group_named(&name).is_some());
+        // Warm: the service knows the group's id without asking Domo.
+        assert!(app.worker.directory.group_id(&name).is_some(), "{name}");
     }
     let before = app.api_calls();
 

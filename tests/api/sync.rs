@@ -258,7 +258,11 @@ async fn concurrent_onboardings_into_one_new_group_create_it_once() {
     assert_eq!(marketing.len(), 1);
     assert_eq!(app.calls("POST /v1/groups"), 1);
     // Those who waited for the creator find the group in the cache: no list each.
-    assert!(app.calls("GET /v1/groups") <= 2, "{:?}", app.sim_state().calls);
+    assert!(
+        app.calls("GET /v1/groups") <= 2,
+        "{:?}",
+        app.sim_state().calls
+    );
     for email in &users {
         assert_eq!(managed(&app, email), names(&["Marketing"]), "{email}");
     }
