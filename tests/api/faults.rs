@@ -63,8 +63,12 @@ async fn a_429_with_retry_after_is_waited_out() {
     app.sim.set_faults(Faults::default());
     app.wait_idle().await;
 
-    assert!(app.groups_of(ADA).contains(&"Marketing".to_owned()));
+    let row = app.event_row("sw", "evt_429").await.expect("stored");
     let log = app.sim.requests();
+    assert!(
+        app.groups_of(ADA).contains(&"Marketing".to_owned()),
+        "{row:?} {log:?}"
+    );
     let limited = log.iter().filter(|r| r.status == 429).count();
     assert!(limited >= 1);
     let bad = too_early(&log, 0);
@@ -160,8 +164,12 @@ async fn a_429_without_retry_after_and_5xx_are_retried_until_success() {
     app.sim.set_faults(Faults::default());
     app.wait_idle().await;
 
-    assert!(app.groups_of(ADA).contains(&"Marketing".to_owned()));
     let row = app.event_row("sw", "evt_5xx").await.expect("stored");
+    assert!(
+        app.groups_of(ADA).contains(&"Marketing".to_owned()),
+        "{row:?} {:?}",
+        app.sim.requests()
+    );
     assert_eq!(row.status, "done", "{row:?}");
     assert!(row.attempts >= 3, "{row:?}");
     let log = app.sim.requests();

@@ -309,9 +309,7 @@ impl TestApp {
     /// after 30 s.
     pub async fn wait_idle(&self) {
         self.wait_until("the queue to drain", || async {
-            let q = self.store.count_events("queued").await.unwrap_or(1);
-            let r = self.store.count_events("running").await.unwrap_or(1);
-            q == 0 && r == 0
+            self.store.count_pending().await.unwrap_or(1) == 0
         })
         .await;
     }
