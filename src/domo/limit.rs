@@ -117,7 +117,8 @@ impl Gate {
         // The semaphore is never closed, so this is always `Some`; were it closed, going on
         // unbounded would beat failing every call.
         let permit = Arc::clone(&self.in_flight).acquire_owned().await.ok();
-        if let Some(left) = self.pause_left().filter(|d| *d <= MAX_PAUSE_WAIT) {
+        // A pause may be extended while we sleep (another 429): sleep until none is left.
+        while let Some(left) = self.pause_left().filter(|d| *d <= MAX_PAUSE_WAIT) {
             tokio::time::sleep(left).await;
         }
         let wait = self
