@@ -129,7 +129,7 @@ async fn a_429_with_retry_after_pauses_every_worker() {
 }
 
 #[tokio::test]
-async fn a_429_without_retry_after_and_5xx_are_retried_until_success() {
+async fn a_429_without_retry_after_5xx_and_dropped_connections_are_retried_until_success() {
     let app = spawn_app_with(Options {
         max_attempts: 15,
         ..Options::default()
@@ -161,6 +161,12 @@ async fn a_429_without_retry_after_and_5xx_are_retried_until_success() {
         ..Faults::default()
     });
     wait_for_status(&app, 429, 1).await;
+    // And a connection dropped with no answer at all.
+    app.sim.set_faults(Faults {
+        drop_rate: 1.0,
+        ..Faults::default()
+    });
+    wait_for_status(&app, 0, 1).await;
     app.sim.set_faults(Faults::default());
     app.wait_idle().await;
 
@@ -171,7 +177,7 @@ async fn a_429_without_retry_after_and_5xx_are_retried_until_success() {
         app.sim.requests()
     );
     assert_eq!(row.status, "done", "{row:?}");
-    assert!(row.attempts >= 3, "{row:?}");
+    assert!(row.attempts >= 4, "{row:?}");
     let log = app.sim.requests();
     assert!(
         log.iter()
