@@ -1,5 +1,7 @@
-//! Client-side pacing of Domo requests: a bound on requests in flight (a semaphore) and a
-//! rate limit (a next-slot scheduler).
+//! Client-side pacing of Domo requests: a bound on requests in flight (a semaphore), a
+//! rate limit (a next-slot scheduler), and a pause for the whole client after Domo answered
+//! 429 with `Retry-After` (Domo's limit is per client, so every request waits, not only the
+//! one that was refused).
 //!
 //! Domo publishes no rate limit (reference/domo-api.md §2.2), so the service keeps its own,
 //! below any plausible server limit. The scheduler's arithmetic is a pure function of an
@@ -14,6 +16,10 @@ use tokio::time::Instant;
 /// The longest gap between two requests, whatever the configured rate: a rate below one
 /// request an hour is a mistake, not a policy.
 const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The longest pause a request sleeps through in the gate; a longer one is handed back to the
+/// caller as a rate limit (the worker reschedules its job), so no job sleeps through its lease.
+pub(crate) const MAX_PAUSE_WAIT: Duration = Duration::from_secs(5);
 
 /// Hands out evenly spaced send times: at most one request per `interval`, with no burst
 /// beyond one. A caller reserves the next free slot and waits until it comes.
@@ -45,22 +51,15 @@ impl Schedule {
     /// Reserves the next slot for a request asked for at `now`, and says how long the caller
     /// must wait before sending. An idle period does not build up credit.
     pub(crate) fn reserve(&mut self, now: Instant) -> Duration {
+        if self.interval.is_zero() {
+            return Duration::ZERO;
+        }
         let slot = match self.next_free {
             Some(next) if next > now => next,
             _ => now,
         };
-        if !self.interval.is_zero() {
-            self.next_free = Some(slot + self.interval);
-        }
+        self.next_free = Some(slot + self.interval);
         slot - now
-    }
-
-    /// Holds every request back until `until`: Domo's `Retry-After` speaks for the whole
-    /// client (its limits are per instance), not only for the call that was refused.
-    pub(crate) fn pause_until(&mut self, until: Instant) {
-        if self.next_free.is_none_or(|n| n < until) {
-            self.next_free = Some(until);
-        }
     }
 }
 
@@ -69,6 +68,8 @@ impl Schedule {
 pub(crate) struct Gate {
     in_flight: Arc<Semaphore>,
     schedule: Mutex<Schedule>,
+    /// No request may be sent before this instant (Domo's `Retry-After`).
+    paused_until: Mutex<Option<Instant>>,
 }
 
 impl Gate {
@@ -80,7 +81,31 @@ impl Gate {
                 max_in_flight.clamp(1, Semaphore::MAX_PERMITS),
             )),
             schedule: Mutex::new(Schedule::new(per_second)),
+            paused_until: Mutex::new(None),
         }
+    }
+
+    /// Holds every request back for `delay` from now (never shortens a pause in force).
+    pub(crate) fn pause(&self, delay: Duration) {
+        let until = Instant::now() + delay.min(MAX_INTERVAL);
+        let mut paused = self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if paused.is_none_or(|p| p < until) {
+            *paused = Some(until);
+        }
+    }
+
+    /// How much of a pause is left, if one is in force.
+    pub(crate) fn pause_left(&self) -> Option<Duration> {
+        let paused = *self
+            .paused_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        paused
+            .and_then(|p| p.checked_duration_since(Instant::now()))
+            .filter(|d| !d.is_zero())
     }
 
     /// Waits for a free request slot, then for the rate limit; the request may be sent while
@@ -92,6 +117,10 @@ impl Gate {
         // The semaphore is never closed, so this is always `Some`; were it closed, going on
         // unbounded would beat failing every call.
         let permit = Arc::clone(&self.in_flight).acquire_owned().await.ok();
+        // A pause may be extended while we sleep (another 429): sleep until none is left.
+        while let Some(left) = self.pause_left().filter(|d| *d <= MAX_PAUSE_WAIT) {
+            tokio::time::sleep(left).await;
+        }
         let wait = self
             .schedule
             .lock()
@@ -104,41 +133,12 @@ impl Gate {
     }
 }
 
-impl Gate {
-    /// Sends nothing more before `delay` has passed (capped at `MAX_PAUSE`).
-    pub(crate) fn pause(&self, delay: Duration) {
-        let until = Instant::now() + delay.min(MAX_PAUSE);
-        self.schedule
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pause_until(until);
-    }
-}
-
-/// The longest a `Retry-After` may hold the whole client back; a longer one still delays the
-/// refused job by its full length (the worker's backoff honours it).
-const MAX_PAUSE: Duration = Duration::from_secs(300);
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
-    }
-
-    #[test]
-    fn a_pause_holds_back_every_later_request_even_without_a_rate_limit() {
-        for rate in [0.0, 10.0] {
-            let mut schedule = Schedule::new(rate);
-            let t0 = Instant::now();
-            schedule.reserve(t0);
-            schedule.pause_until(t0 + ms(1000));
-            assert_eq!(schedule.reserve(t0 + ms(10)), ms(990), "rate {rate}");
-            // An earlier pause never shortens a later one.
-            schedule.pause_until(t0 + ms(500));
-            assert!(schedule.reserve(t0 + ms(20)) >= ms(980), "rate {rate}");
-        }
     }
 
     #[test]
@@ -214,6 +214,19 @@ mod tests {
         assert_eq!(gate.in_flight.available_permits(), 1);
         let _c = gate.enter().await;
         assert_eq!(gate.in_flight.available_permits(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_pause_holds_requests_back_and_is_never_shortened() {
+        let gate = Gate::new(4, 0.0);
+        assert_eq!(gate.pause_left(), None);
+        gate.pause(ms(60));
+        gate.pause(ms(1));
+        let left = gate.pause_left().expect("paused");
+        assert!(left > ms(1), "{left:?}");
+        let _permit = gate.enter().await;
+        // The gate let the request through only once the pause was over.
+        assert_eq!(gate.pause_left(), None);
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use url::Url;
 
-use super::error::{DomoError, from_transport};
+use super::error::{DomoError, from_transport, parse_retry_after};
 use super::limit::Gate;
 
 /// The largest page Domo serves (reference/domo-api.md §3.4, §4.2).
@@ -39,18 +39,32 @@ pub(crate) struct Transport {
 
 impl Transport {
     /// Sends a request once the gate lets it through, and reads the whole answer.
+    ///
+    /// A 429 with `Retry-After` pauses every request of this client for that long; while a
+    /// pause too long to sleep through is in force, requests fail at once with `RateLimited`
+    /// and the time left, without reaching Domo.
     pub(crate) async fn exchange(&self, request: RequestBuilder) -> Result<Answer, DomoError> {
         let _permit = self.gate.enter().await;
+        if let Some(left) = self.gate.pause_left() {
+            return Err(DomoError::RateLimited {
+                retry_after: Some(left),
+            });
+        }
         let response = request.send().await.map_err(|e| from_transport(&e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        if status == reqwest::StatusCode::TOO_MANY_REQUESTS
-            && let Some(delay) = headers
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let retry_after = headers
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| super::error::parse_retry_after(v, chrono::Utc::now()))
-        {
-            self.gate.pause(delay);
+                .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+            if let Some(delay) = retry_after {
+                tracing::info!(
+                    retry_after_ms = delay.as_millis(),
+                    "Domo asked to wait: pausing every request"
+                );
+                self.gate.pause(delay);
+            }
         }
         let body = response.bytes().await.map_err(|e| from_transport(&e))?;
         tracing::debug!(http.status = status.as_u16(), "Domo answered");

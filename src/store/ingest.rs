@@ -97,6 +97,14 @@ impl Store {
         })
     }
 
+    /// Counts events still to be worked (queued or running), in one read: two separate
+    /// counts can both miss a job that moves from running back to queued between them.
+    pub async fn count_pending(&self) -> Result<i64, StoreError> {
+        super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE status IN ('queued', 'running')" => {
+            Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
+        })
+    }
+
     /// Whether an event with this source and id is stored.
     pub async fn has_event(&self, source: &str, event_id: &str) -> Result<bool, StoreError> {
         super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE source = $1 AND event_id = $2" => {

@@ -220,6 +220,11 @@ impl Directory {
         }
         // One creator at a time in this process; across replicas, a store-level lock.
         let _guard = self.create_lock.lock().await;
+        // Another task of this process may have created it while we waited for the lock.
+        if let Some(id) = self.group_id(name) {
+            self.mark_managed(name, id, false).await?;
+            return Ok(Ensured::Exists { id, created: false });
+        }
         let _store_lock = self.store.lock_group_creation(&name_key(name)).await?;
         self.refresh_groups(true, rec).await?;
         if let Some(id) = self.group_id(name) {

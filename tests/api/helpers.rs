@@ -21,6 +21,8 @@ pub const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const SW_OLD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
 pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 pub const OKTA_SECRET: &str = "Basic YWRtaW46c3VwZXJzZWNyZXQ=";
+/// The Clerk (Svix) source's secret.
+pub const CLERK_SECRET: &str = "whsec_dGVzdC1jbGVyay1zZWNyZXQtMDEyMzQ1Njc4OQ==";
 
 /// The default rules: two exact IdP groups, a glob, and an attribute rule with a template.
 pub const DEFAULT_RULES: &str = r#"
@@ -157,6 +159,12 @@ name = "okta"
 format = "okta"
 scheme = "okta"
 secrets = ["{OKTA_SECRET}"]
+
+[[sources]]
+name = "clerk"
+format = "clerk"
+scheme = "svix"
+secrets = ["{CLERK_SECRET}"]
 
 {rules}
 "#,
@@ -306,9 +314,7 @@ impl TestApp {
     /// `wait_idle` with another bound.
     pub async fn wait_idle_for(&self, limit: Duration) {
         self.wait_until_for("the queue to drain", limit, || async {
-            let q = self.store.count_events("queued").await.unwrap_or(1);
-            let r = self.store.count_events("running").await.unwrap_or(1);
-            q == 0 && r == 0
+            self.store.count_pending().await.unwrap_or(1) == 0
         })
         .await;
     }

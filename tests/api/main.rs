@@ -3,8 +3,13 @@
 
 mod cli;
 mod crash;
+mod demo;
+mod faults;
 mod helpers;
 mod resilience;
 mod robustness;
+mod scale;
 mod secrets;
+mod sim_helpers;
+mod sync;
 mod webhooks;
