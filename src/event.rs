@@ -78,7 +78,11 @@ impl EventType {
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct EventUser {
     /// Primary email; compared case-insensitively.
-    #[schema(example = "ada@example.com")]
+    #[schema(
+        example = "ada@example.com",
+        pattern = r"^[^@\s]+@[^@\s]+$",
+        max_length = 320
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// The sender's own id for the user (informational).
@@ -106,7 +110,7 @@ pub struct EventUser {
 }))]
 pub struct CanonicalEvent {
     /// The sender's unique id: with the source name, the dedup key.
-    #[schema(example = "evt_01JD8Q3", min_length = 1, max_length = 256)]
+    #[schema(example = "evt_01JD8Q3", pattern = r"\S", max_length = 256)]
     pub id: String,
     /// What happened.
     #[serde(rename = "type")]

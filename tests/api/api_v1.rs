@@ -54,11 +54,8 @@ async fn submitted_events_are_deduplicated_applied_and_show_their_domo_calls() {
     assert_eq!(first["events"][0]["status"], "queued");
     assert_eq!(status2, 202);
     assert_eq!(again["events"][0]["status"], "duplicate");
-    let id = first["events"][0]["event"].as_i64().expect("event number");
-    assert_eq!(
-        again["events"][0]["event"], id,
-        "a duplicate names the first"
-    );
+    let id = first["events"][0]["id"].as_i64().expect("event number");
+    assert_eq!(again["events"][0]["id"], id, "a duplicate names the first");
     let detail = wait_status(&app, id, "done").await;
     assert_eq!(detail["source"], "api");
     assert_eq!(detail["user_email"], "ada@example.com");
@@ -162,7 +159,7 @@ async fn events_are_listed_newest_first_with_filters_and_a_stable_cursor() {
     .await;
     assert_eq!(none["events"], json!([]));
     let (status, _) = call(&app, Method::GET, "/api/v1/events?cursor=garbage!", None).await;
-    assert_eq!(status, 400, "a bad cursor");
+    assert_eq!(status, 422, "a cursor this service did not give out");
     let (status, _) = call(&app, Method::GET, "/api/v1/events?limit=0", None).await;
     assert_eq!(status, 400, "a bad limit");
 }
@@ -344,7 +341,7 @@ async fn groups_are_listed_and_ensured_through_the_queue() {
     .await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["domo_groups"], json!(["Finance"]));
-    let id = body["event"]["event"].as_i64().expect("event number");
+    let id = body["event"]["id"].as_i64().expect("event number");
     let detail = wait_status(&app, id, "done").await;
     assert!(
         detail["operations"]
@@ -398,7 +395,7 @@ async fn a_finished_event_is_replayed_under_a_new_id_linked_to_the_original() {
         ),
     )
     .await;
-    let id = sub["events"][0]["event"].as_i64().expect("event");
+    let id = sub["events"][0]["id"].as_i64().expect("event");
     wait_status(&app, id, "done").await;
 
     let (status, replay) = call(
@@ -409,7 +406,9 @@ async fn a_finished_event_is_replayed_under_a_new_id_linked_to_the_original() {
     )
     .await;
     assert_eq!(status, 202, "{replay}");
-    let rid = replay["event"].as_i64().expect("replay number");
+    let rid = replay["id"].as_i64().expect("replay number");
+    assert_eq!(replay["replay_of"], id);
+    assert_eq!(replay["status"], "queued");
     assert_ne!(rid, id);
     let detail = wait_status(&app, rid, "done").await;
     assert_eq!(detail["replay_of"], id);
@@ -436,7 +435,7 @@ async fn dead_events_are_listed_with_their_reason_and_can_be_replayed() {
         Some(json!({"groups": ["Marketing"]})),
     )
     .await;
-    let id = sub["events"][0]["event"].as_i64().expect("event");
+    let id = sub["events"][0]["id"].as_i64().expect("event");
     wait_status(&app, id, "dead").await;
 
     let (status, dead) = call(&app, Method::GET, "/api/v1/dead-letters", None).await;
@@ -460,7 +459,7 @@ async fn dead_events_are_listed_with_their_reason_and_can_be_replayed() {
     let (_, queued) = call(
         &app,
         Method::GET,
-        &format!("/api/v1/events/{}", replay["event"]),
+        &format!("/api/v1/events/{}", replay["id"]),
         None,
     )
     .await;

@@ -15,8 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{
-    API_SOURCE, ApiPath, ApiQuery, CommonErrors, NotFound, Submitted, SubmittedEvent,
-    Unprocessable, outcomes_to_view, submit,
+    API_SOURCE, ApiPath, ApiQuery, CommonErrors, NotFound, Submitted, Unprocessable, submit,
 };
 use crate::api::AppState;
 use crate::api::auth::{Auth, Read, Write};
@@ -143,10 +142,11 @@ pub struct EventPage {
 #[into_params(parameter_in = Query)]
 pub struct ListEventsQuery {
     /// Only events in this state.
+    #[param(inline)]
     pub status: Option<EventStatus>,
-    /// Only events of this source (`api` for the API's own).
+    /// Only events of this source (`api` for the API's own); empty = any.
     pub source: Option<String>,
-    /// Only events about this user (case-insensitive).
+    /// Only events about this user (case-insensitive); empty = any.
     pub email: Option<String>,
     /// Only events received at or after this time (RFC 3339).
     pub received_after: Option<DateTime<Utc>>,
@@ -155,7 +155,7 @@ pub struct ListEventsQuery {
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty or absent: the first page).
     pub cursor: Option<String>,
 }
 
@@ -166,7 +166,7 @@ pub struct PageQuery {
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (empty or absent: the first page).
     pub cursor: Option<String>,
 }
 
@@ -219,7 +219,12 @@ fn decode_cursor(c: &str) -> Result<i64, ApiError> {
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .and_then(|s| s.strip_prefix("e:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| ApiError::with_detail(ProblemKind::BadRequest, "`cursor` is not valid"))
+        .ok_or_else(|| {
+            ApiError::with_detail(
+                ProblemKind::InvalidRequest,
+                "`cursor` is not one this service gave out",
+            )
+        })
 }
 
 fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
@@ -239,7 +244,10 @@ async fn page(
     cursor: Option<&str>,
 ) -> Result<EventPage, ApiError> {
     let limit = page_limit(limit)?;
-    let before = cursor.map(decode_cursor).transpose()?;
+    let before = cursor
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
     let mut rows = state.store.list_events(filter, before, limit + 1).await?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
@@ -297,7 +305,7 @@ pub async fn submit_events(
 #[utoipa::path(get, path = "/api/v1/events", tag = "events",
     security(("bearer" = ["read"])),
     params(ListEventsQuery),
-    responses((status = 200, description = "A page of events", body = EventPage), CommonErrors))]
+    responses((status = 200, description = "A page of events", body = EventPage), CommonErrors, Unprocessable))]
 pub async fn list_events(
     _auth: Auth<Read>,
     State(state): State<AppState>,
@@ -305,8 +313,12 @@ pub async fn list_events(
 ) -> Result<Json<EventPage>, ApiError> {
     let filter = EventFilter {
         status: q.status.map(|s| s.as_str().to_owned()),
-        source: q.source,
-        user_key: q.email.as_deref().map(crate::event::normalize_email),
+        source: q.source.filter(|s| !s.is_empty()),
+        user_key: q
+            .email
+            .as_deref()
+            .map(crate::event::normalize_email)
+            .filter(|e| !e.is_empty()),
         received_from_ms: q.received_after.map(|t| t.timestamp_millis()),
         received_to_ms: q.received_before.map(|t| t.timestamp_millis()),
     };
@@ -352,14 +364,14 @@ pub async fn get_event(
     security(("bearer" = ["write"])),
     params(("id" = i64, Path, description = "The event's number")),
     responses(
-        (status = 202, description = "The replay is queued", body = SubmittedEvent),
+        (status = 202, description = "The replay, queued", body = EventView),
         CommonErrors, NotFound,
         (status = 409, description = "Only `dead` or `done` events with a payload can be replayed", body = Problem, content_type = "application/problem+json")))]
 pub async fn replay_event(
     _auth: Auth<Write>,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<(StatusCode, Json<SubmittedEvent>), ApiError> {
+) -> Result<(StatusCode, Json<EventView>), ApiError> {
     let row =
         state.store.get_event(id).await?.ok_or_else(|| {
             ApiError::with_detail(ProblemKind::NotFound, format!("no event {id}"))
@@ -388,12 +400,17 @@ pub async fn replay_event(
         .submit(&row.source, vec![item])
         .await
         .map_err(|_| ApiError::new(ProblemKind::StoreUnavailable))?;
-    let mut views = outcomes_to_view(&state, &row.source, outcomes).await?;
-    let view = views
-        .pop()
+    let pk = outcomes
+        .first()
+        .and_then(|o| o.pk)
         .ok_or_else(|| ApiError::new(ProblemKind::Internal))?;
-    tracing::info!(event = id, replay = ?view.event, "api: event replayed");
-    Ok((StatusCode::ACCEPTED, Json(view)))
+    let replay = state
+        .store
+        .get_event(pk)
+        .await?
+        .ok_or_else(|| ApiError::new(ProblemKind::Internal))?;
+    tracing::info!(event = id, replay = pk, "api: event replayed");
+    Ok((StatusCode::ACCEPTED, Json(view(replay))))
 }
 
 /// The dead-letter queue: events that will not be retried, newest first, each with the
@@ -401,7 +418,7 @@ pub async fn replay_event(
 #[utoipa::path(get, path = "/api/v1/dead-letters", tag = "events",
     security(("bearer" = ["read"])),
     params(PageQuery),
-    responses((status = 200, description = "A page of dead events", body = EventPage), CommonErrors))]
+    responses((status = 200, description = "A page of dead events", body = EventPage), CommonErrors, Unprocessable))]
 pub async fn list_dead_letters(
     _auth: Auth<Read>,
     State(state): State<AppState>,

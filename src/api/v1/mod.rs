@@ -65,17 +65,17 @@ pub struct Unprocessable(#[to_schema] pub Problem);
 /// What became of one submitted event.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SubmittedEvent {
+    /// The stored event's number (for `GET /api/v1/events/{id}`); for a duplicate, the one
+    /// stored first.
+    #[schema(example = 42)]
+    pub id: i64,
     /// The event's own id (with the source, the dedup key).
     #[schema(example = "evt_01JD8Q3")]
-    pub id: String,
+    pub event_id: String,
     /// `queued` (stored; a worker will apply it), `duplicate` (an event with this id was
     /// stored before; nothing was done) or `ignored`.
     #[schema(value_type = String, example = "queued")]
     pub status: IngestStatus,
-    /// The stored event's number (for `GET /api/v1/events/{id}`); for a duplicate, the one
-    /// stored first.
-    #[schema(example = 42)]
-    pub event: Option<i64>,
 }
 
 /// The answer to a submission: one entry per event, in order.
@@ -119,14 +119,18 @@ pub(crate) async fn outcomes_to_view(
 ) -> Result<Vec<SubmittedEvent>, ApiError> {
     let mut out = Vec::with_capacity(outcomes.len());
     for o in outcomes {
-        let event = match o.pk {
+        let id = match o.pk {
             Some(pk) => Some(pk),
             None => state.store.find_event(source, &o.event_id).await?,
         };
+        let id = id.ok_or_else(|| {
+            tracing::error!(event_id = %o.event_id, "api: a stored event cannot be found");
+            ApiError::new(ProblemKind::Internal)
+        })?;
         out.push(SubmittedEvent {
-            id: o.event_id,
+            id,
+            event_id: o.event_id,
             status: o.status,
-            event,
         });
     }
     Ok(out)

@@ -118,7 +118,7 @@ async fn queue(state: &AppState, ev: CanonicalEvent) -> Result<Submitted, ApiErr
 /// Domo user id, known memberships and the last event applied.
 #[utoipa::path(get, path = "/api/v1/users/{email}", tag = "users",
     security(("bearer" = ["read"])),
-    params(("email" = String, Path, description = "The user's email (case-insensitive)", example = "ada@example.com")),
+    params(("email" = String, Path, description = "The user's email (case-insensitive)", example = "ada@example.com", pattern = r"^[^@\s]+@[^@\s]+$")),
     responses((status = 200, description = "The user", body = UserView), CommonErrors, NotFound, Unprocessable))]
 pub async fn get_user(
     _auth: Auth<Read>,
@@ -175,7 +175,7 @@ pub async fn get_user(
 /// derive; without, the groups already known are kept.
 #[utoipa::path(post, path = "/api/v1/users/{email}/onboard", tag = "users",
     security(("bearer" = ["write"])),
-    params(("email" = String, Path, description = "The user's email", example = "ada@example.com")),
+    params(("email" = String, Path, description = "The user's email", example = "ada@example.com", pattern = r"^[^@\s]+@[^@\s]+$")),
     request_body = OnboardRequest,
     responses((status = 202, description = "Queued", body = Submitted), CommonErrors, Unprocessable))]
 pub async fn onboard_user(
@@ -195,7 +195,10 @@ pub async fn onboard_user(
             name: req.name,
             attributes: req.attributes.unwrap_or_default(),
         }),
-        groups: req.groups,
+        // Blank names carry no group: drop them rather than refuse the onboarding.
+        groups: req
+            .groups
+            .map(|g| g.into_iter().filter(|n| !n.trim().is_empty()).collect()),
     };
     Ok((StatusCode::ACCEPTED, Json(queue(&state, ev).await?)))
 }
@@ -204,7 +207,7 @@ pub async fn onboard_user(
 /// every managed group.
 #[utoipa::path(post, path = "/api/v1/users/{email}/offboard", tag = "users",
     security(("bearer" = ["write"])),
-    params(("email" = String, Path, description = "The user's email", example = "ada@example.com")),
+    params(("email" = String, Path, description = "The user's email", example = "ada@example.com", pattern = r"^[^@\s]+@[^@\s]+$")),
     responses((status = 202, description = "Queued", body = Submitted), CommonErrors, Unprocessable))]
 pub async fn offboard_user(
     _auth: Auth<Write>,
@@ -304,8 +307,8 @@ async fn membership(
 #[utoipa::path(put, path = "/api/v1/users/{email}/groups/{group}", tag = "users",
     security(("bearer" = ["write"])),
     params(
-        ("email" = String, Path, description = "The user's email", example = "ada@example.com"),
-        ("group" = String, Path, description = "The IdP group name, as the rules match it", example = "Marketing")),
+        ("email" = String, Path, description = "The user's email", example = "ada@example.com", pattern = r"^[^@\s]+@[^@\s]+$"),
+        ("group" = String, Path, description = "The IdP group name, as the rules match it", example = "Marketing", pattern = r"\S")),
     responses((status = 202, description = "Queued", body = QueuedChange), CommonErrors, Unprocessable))]
 pub async fn add_user_group(
     _auth: Auth<Write>,
@@ -320,8 +323,8 @@ pub async fn add_user_group(
 #[utoipa::path(delete, path = "/api/v1/users/{email}/groups/{group}", tag = "users",
     security(("bearer" = ["write"])),
     params(
-        ("email" = String, Path, description = "The user's email", example = "ada@example.com"),
-        ("group" = String, Path, description = "The IdP group name, as the rules match it", example = "Marketing")),
+        ("email" = String, Path, description = "The user's email", example = "ada@example.com", pattern = r"^[^@\s]+@[^@\s]+$"),
+        ("group" = String, Path, description = "The IdP group name, as the rules match it", example = "Marketing", pattern = r"\S")),
     responses((status = 202, description = "Queued", body = QueuedChange), CommonErrors, Unprocessable))]
 pub async fn remove_user_group(
     _auth: Auth<Write>,
