@@ -3,7 +3,11 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, canonical, json_body, spawn_app};
+use domo_group_sync::config::Scheme;
+
+use crate::helpers::{
+    SW_SECRET, TestApp, adhoc_source, canonical, json_body, sign_with, spawn_app,
+};
 
 async fn call(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = app.api(method, path);
@@ -277,7 +281,16 @@ async fn plan_tells_what_an_event_would_do_and_changes_nothing() {
     ))
     .await;
     app.wait_idle().await;
-    let sim_before = app.sim_state();
+    let sim_url = format!("http://{}/_sim/state", app.sim_addr);
+    let sim_before = app
+        .client
+        .get(&sim_url)
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
 
     let ev = canonical(
         "e2",
@@ -323,8 +336,23 @@ async fn plan_tells_what_an_event_would_do_and_changes_nothing() {
     assert_eq!(plan["add"], json!([]));
     assert_eq!(plan["remove"], json!([]));
 
-    // Nothing was stored or called
-    assert_eq!(app.sim_state().groups.len(), sim_before.groups.len());
+    // Nothing was stored, queued or called
+    let sim_after = app
+        .client
+        .get(&sim_url)
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert_eq!(sim_after, sim_before, "Domo is untouched");
+    let pass = app.worker.run_once().await.expect("a worker pass");
+    assert_eq!(
+        pass,
+        domo_group_sync::worker::Outcome::Idle,
+        "nothing was queued"
+    );
     let (_, page) = call(&app, Method::GET, "/api/v1/events?source=api", None).await;
     assert_eq!(page["events"], json!([]));
 }
@@ -493,5 +521,69 @@ async fn sources_are_listed_without_secrets() {
         json!({"name": "sw", "path": "/webhooks/sw", "format": "canonical",
         "scheme": "standard-webhooks", "tolerance_secs": 300, "secret_count": 2})
     );
-    let _ = json_body;
+}
+
+#[tokio::test]
+async fn webhook_and_api_events_share_one_inbox() {
+    // Arrange: one event by webhook (signed as the `sw` source's sender would), one by the API
+    let app = spawn_app().await;
+    let body = canonical(
+        "evt_hook",
+        "user.onboarded",
+        "2026-11-28T10:00:00Z",
+        "ada@example.com",
+        Some(&["Finance"]),
+    );
+    let src = adhoc_source(Scheme::StandardWebhooks, SW_SECRET);
+    let headers = sign_with(
+        &src,
+        &src.secrets[0],
+        &body,
+        chrono::Utc::now().timestamp(),
+        "msg_hook",
+    );
+    let resp = app.post_with("sw", &body, &headers).await;
+    assert_eq!(resp.status(), 202);
+    let api_body = canonical(
+        "evt_hook",
+        "user.updated",
+        "2026-11-28T11:00:00Z",
+        "ada@example.com",
+        Some(&["Marketing"]),
+    );
+    let (status, _) = call(
+        &app,
+        Method::POST,
+        "/api/v1/events",
+        Some(serde_json::from_str(&api_body).expect("json")),
+    )
+    .await;
+    assert_eq!(
+        status, 202,
+        "the same id under another source is another event"
+    );
+    app.wait_idle().await;
+
+    // Act
+    let page = json_body(
+        app.api(Method::GET, "/api/v1/events?email=ada@example.com")
+            .send()
+            .await
+            .expect("sent"),
+    )
+    .await;
+
+    // Assert
+    let sources: Vec<&str> = page["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["source"].as_str().expect("source"))
+        .collect();
+    assert_eq!(sources, ["api", "sw"], "newest first");
+    assert_eq!(
+        groups(&app, "ada@example.com"),
+        ["Marketing"],
+        "the newer event wins"
+    );
 }
