@@ -2,6 +2,7 @@
 //! real Domo simulator over TCP, with a fresh SQLite database, and drives it by HTTP.
 
 mod api_auth;
+mod api_users;
 mod api_v1;
 mod docs;
 mod helpers;

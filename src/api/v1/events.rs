@@ -6,14 +6,13 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::paging::page;
 use super::{
     API_SOURCE, ApiPath, ApiQuery, CommonErrors, NotFound, Submitted, Unprocessable, submit,
 };
@@ -30,7 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(submit_events, list_events))
         .routes(routes!(get_event))
         .routes(routes!(replay_event))
-        .routes(routes!(list_dead_letters))
 }
 
 /// The state of an event in the queue.
@@ -159,18 +157,7 @@ pub struct ListEventsQuery {
     pub cursor: Option<String>,
 }
 
-/// Paging of the dead-letter list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct PageQuery {
-    /// Page size, 1 to 500 (default 50).
-    #[param(minimum = 1, maximum = 500)]
-    pub limit: Option<i64>,
-    /// The `next_cursor` of the previous page (empty or absent: the first page).
-    pub cursor: Option<String>,
-}
-
-fn ms(t: i64) -> DateTime<Utc> {
+pub(crate) fn ms(t: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(t).single().unwrap_or_default()
 }
 
@@ -207,59 +194,6 @@ fn operation(a: AuditEntry) -> Operation {
         error: a.error,
         duration_ms: a.duration_ms,
     }
-}
-
-fn encode_cursor(id: i64) -> String {
-    URL_SAFE_NO_PAD.encode(format!("e:{id}"))
-}
-
-fn decode_cursor(c: &str) -> Result<i64, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(c)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("e:").and_then(|n| n.parse().ok()))
-        .ok_or_else(|| {
-            ApiError::with_detail(
-                ProblemKind::InvalidRequest,
-                "`cursor` is not one this service gave out",
-            )
-        })
-}
-
-fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(50) {
-        n @ 1..=500 => Ok(n),
-        _ => Err(ApiError::with_detail(
-            ProblemKind::BadRequest,
-            "`limit` must be between 1 and 500",
-        )),
-    }
-}
-
-async fn page(
-    state: &AppState,
-    filter: &EventFilter,
-    limit: Option<i64>,
-    cursor: Option<&str>,
-) -> Result<EventPage, ApiError> {
-    let limit = page_limit(limit)?;
-    let before = cursor
-        .filter(|c| !c.is_empty())
-        .map(decode_cursor)
-        .transpose()?;
-    let mut rows = state.store.list_events(filter, before, limit + 1).await?;
-    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
-    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    let next_cursor = if more {
-        rows.last().map(|r| encode_cursor(r.id))
-    } else {
-        None
-    };
-    Ok(EventPage {
-        events: rows.into_iter().map(view).collect(),
-        next_cursor,
-    })
 }
 
 /// Submit canonical events.
@@ -411,24 +345,4 @@ pub async fn replay_event(
         .ok_or_else(|| ApiError::new(ProblemKind::Internal))?;
     tracing::info!(event = id, replay = pk, "api: event replayed");
     Ok((StatusCode::ACCEPTED, Json(view(replay))))
-}
-
-/// The dead-letter queue: events that will not be retried, newest first, each with the
-/// reason (`last_error`). Replay one with `POST /api/v1/events/{id}/replay`.
-#[utoipa::path(get, path = "/api/v1/dead-letters", tag = "events",
-    security(("bearer" = ["read"])),
-    params(PageQuery),
-    responses((status = 200, description = "A page of dead events", body = EventPage), CommonErrors, Unprocessable))]
-pub async fn list_dead_letters(
-    _auth: Auth<Read>,
-    State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PageQuery>,
-) -> Result<Json<EventPage>, ApiError> {
-    let filter = EventFilter {
-        status: Some("dead".to_owned()),
-        ..EventFilter::default()
-    };
-    Ok(Json(
-        page(&state, &filter, q.limit, q.cursor.as_deref()).await?,
-    ))
 }

@@ -2,8 +2,10 @@
 //! the same canonical events and the same inbox as the webhooks. No handler calls Domo: what
 //! changes Domo is queued as a canonical event and applied by the workers, in per-user order.
 
+pub mod dead_letters;
 pub mod events;
 pub mod groups;
+mod paging;
 pub mod plan;
 pub mod sources;
 pub mod users;
@@ -29,6 +31,7 @@ pub const API_SOURCE: &str = "api";
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(events::router())
+        .merge(dead_letters::router())
         .merge(users::router())
         .merge(groups::router())
         .merge(plan::router())
