@@ -15,8 +15,10 @@
 use std::marker::PhantomData;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::HeaderValue;
+use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -77,26 +79,52 @@ fn bearer(parts: &Parts) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-impl<S: Scope> FromRequestParts<AppState> for Auth<S> {
-    type Rejection = ApiError;
+/// An auth failure: a problem document, with `WWW-Authenticate: Bearer` on a 401 (RFC 6750).
+pub struct AuthRejection(pub ApiError);
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+impl From<ApiError> for AuthRejection {
+    fn from(e: ApiError) -> Self {
+        AuthRejection(e)
+    }
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        let unauthorized = self.0.kind == ProblemKind::Unauthorized;
+        let mut resp = self.0.into_response();
+        if unauthorized {
+            resp.headers_mut()
+                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        resp
+    }
+}
+
+impl<S: Scope> FromRequestParts<AppState> for Auth<S> {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, AuthRejection> {
         let Some(presented) = bearer(parts) else {
             return Err(ApiError::with_detail(
                 ProblemKind::Unauthorized,
                 "send `Authorization: Bearer <token>`",
-            ));
+            )
+            .into());
         };
         let Some(token) = find_token(&state.api_tokens, presented) else {
             tracing::debug!("api: unknown bearer token");
-            return Err(ApiError::new(ProblemKind::Unauthorized));
+            return Err(ApiError::new(ProblemKind::Unauthorized).into());
         };
         if !token.scopes.contains(&S::SCOPE) {
             tracing::debug!(api.token = %token.name, scope = ?S::SCOPE, "api: missing scope");
             return Err(ApiError::with_detail(
                 ProblemKind::Forbidden,
                 format!("this operation needs the `{}` scope", scope_name(S::SCOPE)),
-            ));
+            )
+            .into());
         }
         Ok(Auth {
             token_name: token.name.clone(),

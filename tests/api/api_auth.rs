@@ -78,6 +78,19 @@ async fn every_api_route_answers_401_without_a_valid_token_and_403_without_its_s
         let what = format!("{method} {template} (scope {scope})");
 
         // Act + Assert: no token
+        let resp = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(
+            resp.headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok()),
+            Some("Bearer"),
+            "{what}: a 401 names the scheme"
+        );
         let (status, ctype, body) = send(&app, &method, &path, None).await;
         assert_eq!(status, 401, "{what} without a token");
         assert_eq!(ctype, "application/problem+json", "{what}");

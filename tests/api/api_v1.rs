@@ -201,7 +201,10 @@ async fn a_finished_event_is_replayed_under_a_new_id_linked_to_the_original() {
     assert_eq!(status, 202, "{replay}");
     let rid = replay["id"].as_i64().expect("replay number");
     assert_eq!(replay["replay_of"], id);
-    assert_eq!(replay["status"], "queued");
+    assert!(
+        ["queued", "running", "done"].contains(&replay["status"].as_str().unwrap_or_default()),
+        "the replay is in the queue (a worker may have taken it already): {replay}"
+    );
     assert_ne!(rid, id);
     let detail = wait_status(&app, rid, "done").await;
     assert_eq!(detail["replay_of"], id);

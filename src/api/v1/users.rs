@@ -126,7 +126,12 @@ pub async fn get_user(
     ApiPath(email): ApiPath<String>,
 ) -> Result<Json<UserView>, ApiError> {
     let key = email_path(&email)?;
-    let not_found = || ApiError::with_detail(ProblemKind::NotFound, "no event named this user yet");
+    let not_found = || {
+        ApiError::with_detail(
+            ProblemKind::NotFound,
+            "the service has not applied an event for this user yet",
+        )
+    };
     let row = state.store.load_user(&key).await?.ok_or_else(not_found)?;
     let us: UserState = serde_json::from_str(&row.state).map_err(|e| {
         tracing::error!(error = %e, "api: a stored user state does not parse");
