@@ -60,8 +60,12 @@ pub struct Verification {
         ("svix-id" = Option<String>, Header, description = "Svix: the message id (also the dedup id of Clerk events)"),
         ("svix-timestamp" = Option<String>, Header, description = "Svix: unix seconds"),
         ("X-BambooHR-Timestamp" = Option<String>, Header, description = "BambooHR: the signed timestamp")),
-    request_body(content = String, content_type = "application/json",
-        description = "The sender's payload, exactly as sent (the signature covers these bytes)"),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "The sender's payload, exactly as sent (the signature covers these bytes). \
+            For a `canonical` source: one canonical event (see the `CanonicalEvent` schema), an \
+            array of them, or `{\"events\": [...]}`.",
+        example = json!({"id": "evt_01JD8Q3", "type": "user.onboarded", "occurred_at": "2026-11-28T10:00:00Z",
+            "user": {"email": "ada@example.com", "name": "Ada Lovelace"}, "groups": ["Marketing"]})),
     responses(
         (status = 202, description = "Stored durably; will be applied", body = Accepted),
         (status = 200, description = "Stored (Okta sources: empty body)"),
