@@ -233,7 +233,8 @@ pub async fn offboard_user(
     Ok((StatusCode::ACCEPTED, Json(queue(&state, ev).await?)))
 }
 
-/// The Domo groups that being in IdP group `group` adds for a user with these attributes.
+/// The Domo groups the rules map IdP group `group` to, for a user with the attributes the
+/// service knows (templates such as `{location}` take them).
 async fn mapped(state: &AppState, key: &str, group: &str) -> Result<Vec<String>, ApiError> {
     let attrs = match state.store.load_user(key).await? {
         Some(row) => serde_json::from_str::<UserState>(&row.state)
@@ -241,19 +242,19 @@ async fn mapped(state: &AppState, key: &str, group: &str) -> Result<Vec<String>,
             .unwrap_or_default(),
         None => BTreeMap::new(),
     };
-    let with = state
-        .rules
-        .evaluate(&BTreeSet::from([group.to_owned()]), &attrs);
-    let without: BTreeSet<String> = state
+    // What the group brings: leave out what attribute rules derive anyway.
+    let from_attrs: BTreeSet<usize> = state
         .rules
         .evaluate(&BTreeSet::new(), &attrs)
         .into_iter()
-        .map(|d| d.domo_group)
+        .map(|d| d.rule)
         .collect();
-    let names: Vec<String> = with
+    let names: Vec<String> = state
+        .rules
+        .evaluate(&BTreeSet::from([group.to_owned()]), &attrs)
         .into_iter()
+        .filter(|d| !from_attrs.contains(&d.rule))
         .map(|d| d.domo_group)
-        .filter(|n| !without.contains(n))
         .collect();
     if names.is_empty() {
         return Err(ApiError::with_detail(
