@@ -157,6 +157,8 @@ impl Application {
             ingestor,
             store: store.clone(),
             domo_ready,
+            api_tokens: config.api.tokens.clone().into(),
+            rules: worker.rules.clone(),
         };
         let router = router(state, &config);
         let listener = TcpListener::bind(config.server.listen)
@@ -297,6 +299,9 @@ fn router(state: AppState, config: &Config) -> Router {
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").config(
+            utoipa_swagger_ui::Config::from("/openapi.json"),
+        ))
         .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
         .with_state(state)
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))

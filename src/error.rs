@@ -21,6 +21,8 @@ pub enum ProblemKind {
     NotFound,
     /// 400: the body could not be read as the source's format (after a good signature).
     MalformedPayload,
+    /// 400: a path, query or JSON body of the internal API that cannot be read.
+    BadRequest,
     /// 422: well-formed but not acceptable (e.g. a canonical event that fails validation).
     InvalidRequest,
     /// 409: conflicts with the current state.
@@ -46,6 +48,7 @@ impl ProblemKind {
             Self::NotFound => "urn:domo-group-sync:problem:not-found",
             Self::MalformedPayload => "urn:domo-group-sync:problem:malformed-payload",
             Self::InvalidRequest => "urn:domo-group-sync:problem:invalid-request",
+            Self::BadRequest => "urn:domo-group-sync:problem:bad-request",
             Self::Conflict => "urn:domo-group-sync:problem:conflict",
             Self::PayloadTooLarge => "urn:domo-group-sync:problem:payload-too-large",
             Self::RequestTimeout => "urn:domo-group-sync:problem:request-timeout",
@@ -60,7 +63,7 @@ impl ProblemKind {
             Self::InvalidSignature | Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::UnknownSource | Self::NotFound => StatusCode::NOT_FOUND,
-            Self::MalformedPayload => StatusCode::BAD_REQUEST,
+            Self::MalformedPayload | Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -80,6 +83,7 @@ impl ProblemKind {
             Self::NotFound => "Not found",
             Self::MalformedPayload => "The body could not be read as the source's format",
             Self::InvalidRequest => "The request is not acceptable",
+            Self::BadRequest => "The request could not be read",
             Self::Conflict => "The request conflicts with the current state",
             Self::PayloadTooLarge => "The body is larger than the configured limit",
             Self::RequestTimeout => "The request took too long",

@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// What happened. The wire names are the dotted strings of DESIGN.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub enum EventType {
     /// A user joined: their managed Domo groups become exactly what the rules derive.
     #[serde(rename = "user.onboarded")]
@@ -74,40 +75,59 @@ impl EventType {
 }
 
 /// The user an event is about. `email` is the key that ties a user to a Domo account.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 pub struct EventUser {
     /// Primary email; compared case-insensitively.
+    #[schema(
+        example = "ada@example.com",
+        pattern = r"^[^@\s]+@[^@\s]+$",
+        max_length = 320
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// The sender's own id for the user (informational).
+    #[schema(example = "00u1a2b3")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Display name, used when a Domo user is created.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Attributes the rules can match and template from (department, location, …).
+    #[schema(example = json!({"department": "Sales", "location": "Paris"}))]
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub attributes: BTreeMap<String, String>,
 }
 
 /// One event in the canonical shape.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "id": "evt_01JD8Q3",
+    "type": "user.onboarded",
+    "occurred_at": "2026-11-28T10:00:00Z",
+    "user": {"email": "ada@example.com", "name": "Ada Lovelace", "attributes": {"department": "Sales"}},
+    "groups": ["Marketing"]
+}))]
 pub struct CanonicalEvent {
     /// The sender's unique id: with the source name, the dedup key.
+    #[schema(example = "evt_01JD8Q3", pattern = r"\S", max_length = 256)]
     pub id: String,
     /// What happened.
     #[serde(rename = "type")]
     pub event_type: EventType,
-    /// When it happened at the sender: the order key ("latest wins").
+    /// When it happened at the sender (RFC 3339 with a zone): the order key ("latest
+    /// wins"). An event older than the last one applied for the user changes nothing.
+    #[schema(example = "2026-11-28T10:00:00Z")]
     pub occurred_at: DateTime<Utc>,
-    /// The user concerned; required for every type but `group.created`.
+    /// The user concerned; required for every type but `group.created`. `user.onboarded` and
+    /// `user.updated` need `user.email`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<EventUser>,
     /// IdP group names: the full list for onboarded/updated (absent = "not stated, keep what
     /// is known", `[]` = "in no group"), the changed ones for member_*, the new group for
     /// `group.created`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["Marketing"]))]
     pub groups: Option<Vec<String>>,
 }
 

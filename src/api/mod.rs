@@ -1,7 +1,10 @@
-//! The HTTP surface: webhooks, health, and (later) the internal API and docs. Handlers are
-//! thin: they authenticate, parse, and hand events to the ingestor; none calls Domo.
+//! The HTTP surface: webhooks, health, the internal API (`v1`) and the document. Handlers
+//! are thin: they authenticate, parse, and hand events to the ingestor; none calls Domo.
 
+pub mod auth;
+mod doc;
 pub mod health;
+pub mod v1;
 pub mod webhooks;
 
 use std::collections::HashMap;
@@ -11,9 +14,11 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::SourceConfig;
+use crate::config::{ApiToken, SourceConfig};
 use crate::ingest::Ingestor;
+use crate::rules::RuleSet;
 use crate::store::Store;
+use doc::SecuritySchemes;
 
 /// What handlers share. Cheap to clone.
 #[derive(Clone)]
@@ -24,6 +29,10 @@ pub struct AppState {
     pub store: Store,
     /// Readiness probe of the Domo side (a token can be obtained); `None` = not checked.
     pub domo_ready: Option<Arc<dyn DomoReadiness>>,
+    /// `[[api.tokens]]`: bearer tokens of the internal API, by hash.
+    pub api_tokens: Arc<[ApiToken]>,
+    /// The compiled rules (for user views, plans and mapping checks).
+    pub rules: Arc<RuleSet>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).
@@ -43,13 +52,20 @@ pub mod futures_like {
 #[openapi(
     info(
         title = "domo-group-sync",
+        version = "1.0.0",
         description = "Keeps Domo groups in step with an identity provider or HR system.",
         license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
     tags(
         (name = "webhooks", description = "Signed events from identity providers and HR systems"),
+        (name = "events", description = "The inbox: submit canonical events, follow them, replay them, the dead letters"),
+        (name = "users", description = "Users as the service sees them; onboard, offboard, memberships"),
+        (name = "groups", description = "Managed Domo groups"),
+        (name = "plan", description = "What an event would do, without doing it"),
+        (name = "sources", description = "Configured webhook sources"),
         (name = "health", description = "Liveness and readiness")
-    )
+    ),
+    modifiers(&SecuritySchemes)
 )]
 pub struct ApiDoc;
 
@@ -63,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .merge(v1::router())
 }
 
 /// The OpenAPI document the service publishes.

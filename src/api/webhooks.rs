@@ -52,9 +52,20 @@ pub struct Verification {
 /// answered 202 only after the commit. Nothing here calls Domo. Sources with the `okta` scheme
 /// are answered `200` with an empty body, as Okta expects.
 #[utoipa::path(post, path = "/webhooks/{source}", tag = "webhooks",
-    params(("source" = String, Path, description = "The source's configured name", example = "workos")),
-    request_body(content = String, content_type = "application/json",
-        description = "The sender's payload, exactly as sent (the signature covers these bytes)"),
+    security(("standard-webhooks" = []), ("svix" = []), ("github" = []), ("stripe" = []),
+        ("workos" = []), ("bamboohr" = []), ("okta" = []), ("hmac" = [])),
+    params(("source" = String, Path, description = "The source's configured name", example = "workos"),
+        ("webhook-id" = Option<String>, Header, description = "Standard Webhooks: the message id (signed)"),
+        ("webhook-timestamp" = Option<String>, Header, description = "Standard Webhooks: unix seconds (signed; checked against the tolerance)"),
+        ("svix-id" = Option<String>, Header, description = "Svix: the message id (also the dedup id of Clerk events)"),
+        ("svix-timestamp" = Option<String>, Header, description = "Svix: unix seconds"),
+        ("X-BambooHR-Timestamp" = Option<String>, Header, description = "BambooHR: the signed timestamp")),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "The sender's payload, exactly as sent (the signature covers these bytes). \
+            For a `canonical` source: one canonical event (see the `CanonicalEvent` schema), an \
+            array of them, or `{\"events\": [...]}`.",
+        example = json!({"id": "evt_01JD8Q3", "type": "user.onboarded", "occurred_at": "2026-11-28T10:00:00Z",
+            "user": {"email": "ada@example.com", "name": "Ada Lovelace"}, "groups": ["Marketing"]})),
     responses(
         (status = 202, description = "Stored durably; will be applied", body = Accepted),
         (status = 200, description = "Stored (Okta sources: empty body)"),
@@ -122,6 +133,7 @@ pub async fn receive_webhook(
 /// echoes it. Only sources with the `okta` scheme answer; when the configured auth header is
 /// present it must match.
 #[utoipa::path(get, path = "/webhooks/{source}", tag = "webhooks",
+    security((), ("okta" = [])),
     params(
         ("source" = String, Path, description = "The source's configured name"),
         ("X-Okta-Verification-Challenge" = String, Header, description = "The challenge to echo")),

@@ -108,6 +108,13 @@ impl Cx<'_> {
                 "{path}.name: `{name}` must be 1–64 letters, digits, `-` or `_` (it is a URL path segment)"
             ));
         }
+        if name == "api" {
+            // Events submitted to /api/v1 are stored under the source `api`: a webhook source
+            // of that name would share their dedup keys.
+            self.err(format!(
+                "{path}.name: `api` is reserved for events submitted to /api/v1; choose another name"
+            ));
+        }
         if s.secrets.is_empty() {
             self.err(format!(
                 "{path}.secrets: give at least one secret (inline, env:NAME or file:PATH)"

@@ -227,3 +227,20 @@ fn a_bad_standard_webhooks_secret_is_refused_with_a_fix() {
         "the message must not echo the secret: {errs:?}"
     );
 }
+
+#[test]
+fn a_source_may_not_take_the_api_s_name() {
+    let toml = r#"
+[[sources]]
+name = "api"
+format = "canonical"
+scheme = "github"
+secrets = ["s"]
+"#;
+    let errs = parse(Some(toml), &[]).expect_err("invalid").0;
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("sources[0].name: `api` is reserved")),
+        "{errs:?}"
+    );
+}

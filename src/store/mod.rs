@@ -5,6 +5,7 @@
 //! PostgreSQL's `$N` placeholder style; for SQLite they are rewritten to `?N` once and cached.
 //! The store never calls Domo and never reads the clock: callers pass `now`.
 
+mod events;
 mod ingest;
 mod jobs;
 mod migrate;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{
 
 use crate::config::StoreConfig;
 
+pub use events::{EventFilter, EventRow};
 pub use ingest::{IngestItem, IngestOutcome, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
 pub use users::{AuditEntry, DomoGroupRow, JobOutcome, JobResult, UserRow};

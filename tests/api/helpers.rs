@@ -167,6 +167,8 @@ scheme = "svix"
 secrets = ["{CLERK_SECRET}"]
 
 {rules}
+
+{api_tokens}
 "#,
         max_body = o.max_body_bytes,
         db = dir.join("test.db").display(),
@@ -177,6 +179,7 @@ secrets = ["{CLERK_SECRET}"]
         concurrency = o.worker_concurrency,
         max_attempts = o.max_attempts,
         rules = o.rules,
+        api_tokens = api_tokens_toml(),
     )
 }
 
@@ -461,4 +464,47 @@ pub async fn spawn_binary(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the service did not start");
+
+/// Bearer tokens of the internal API configured in every test app: one with every scope, and
+/// one lacking each scope (scopes are independent).
+pub const TOKEN_ALL: &str = "dgs-test-token-all";
+pub const TOKEN_NO_READ: &str = "dgs-test-token-no-read";
+pub const TOKEN_NO_WRITE: &str = "dgs-test-token-no-write";
+pub const TOKEN_NO_ADMIN: &str = "dgs-test-token-no-admin";
+
+/// The token that has every scope but `scope`.
+pub fn token_without(scope: &str) -> &'static str {
+    match scope {
+        "read" => TOKEN_NO_READ,
+        "write" => TOKEN_NO_WRITE,
+        "admin" => TOKEN_NO_ADMIN,
+        other => panic!("unknown scope {other}"),
+    }
+}
+
+/// The `[[api.tokens]]` of the test config (hashes only, as in production).
+pub fn api_tokens_toml() -> String {
+    use sha2::Digest;
+    [
+        ("all", TOKEN_ALL, r#"["read", "write", "admin"]"#),
+        ("no-read", TOKEN_NO_READ, r#"["write", "admin"]"#),
+        ("no-write", TOKEN_NO_WRITE, r#"["read", "admin"]"#),
+        ("no-admin", TOKEN_NO_ADMIN, r#"["read", "write"]"#),
+    ]
+    .iter()
+    .map(|(name, token, scopes)| {
+        let hash = hex::encode(sha2::Sha256::digest(token.as_bytes()));
+        format!("[[api.tokens]]\nname = \"{name}\"\nsha256 = \"{hash}\"\nscopes = {scopes}\n")
+    })
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+impl TestApp {
+    /// A request to the internal API with the all-scopes token.
+    pub fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(TOKEN_ALL)
+    }
 }
