@@ -147,6 +147,11 @@ impl Application {
             .iter()
             .map(|s| (s.name.clone(), Arc::new(s.clone())))
             .collect::<HashMap<_, _>>();
+        let scrape = crate::prometheus::Scrape {
+            handle: crate::prometheus::install(),
+            store: store.clone(),
+            domo: domo.clone(),
+        };
         let domo_ready: Option<Arc<dyn DomoReadiness>> = if config.domo.dry_run {
             None
         } else {
@@ -158,7 +163,7 @@ impl Application {
             store: store.clone(),
             domo_ready,
         };
-        let router = router(state, &config);
+        let router = router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -284,9 +289,11 @@ fn base64_random(n: usize) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The router with its layers. Order (outermost first): request id → trace → timeout → body
-/// limit → routes. The body limit must wrap the routes so the webhook handler sees a 413.
-fn router(state: AppState, config: &Config) -> Router {
+/// The router with its layers. Order (outermost first): request id → metrics → trace →
+/// timeout → body limit → routes. The body limit must wrap the routes so the webhook handler
+/// sees a 413; metrics must wrap the timeout so a 408 is counted. `/metrics` is a plain route
+/// (Prometheus text, not part of the OpenAPI document).
+fn router(state: AppState, scrape: crate::prometheus::Scrape, config: &Config) -> Router {
     let (routes, openapi) = api::router().split_for_parts();
     let openapi = Arc::new(openapi);
     routes
@@ -299,6 +306,11 @@ fn router(state: AppState, config: &Config) -> Router {
         )
         .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
         .with_state(state)
+        .merge(
+            Router::new()
+                .route("/metrics", get(crate::prometheus::render))
+                .with_state(scrape),
+        )
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -318,6 +330,7 @@ fn router(state: AppState, config: &Config) -> Router {
                 tracing::info_span!("request", http.method = %req.method(), http.route = route, request.id = id)
             }),
         )
+        .layer(axum::middleware::from_fn(crate::prometheus::track_http))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

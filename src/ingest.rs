@@ -69,6 +69,20 @@ impl Ingestor {
         source: &str,
         items: Vec<IngestItem>,
     ) -> Result<Vec<IngestOutcome>, IngestError> {
+        let types: Vec<&'static str> = items
+            .iter()
+            .map(|i| crate::prometheus::type_label(&i.event_type))
+            .collect();
+        let outcomes = self.commit(source, items).await?;
+        crate::prometheus::record_ingest(source, &types, &outcomes);
+        Ok(outcomes)
+    }
+
+    async fn commit(
+        &self,
+        source: &str,
+        items: Vec<IngestItem>,
+    ) -> Result<Vec<IngestOutcome>, IngestError> {
         let Some(tx) = &self.tx else {
             let now = chrono::Utc::now().timestamp_millis();
             let mut out = self

@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod plan;
+pub mod prometheus;
 pub mod rules;
 pub mod signature;
 pub mod sim;

@@ -83,6 +83,9 @@ pub async fn receive_webhook(
     let now = chrono::Utc::now().timestamp();
     if let Err(e) = crate::signature::verify(&src, &headers, &body, now) {
         tracing::debug!(webhook.source = %source, reason = e.reason(), "signature rejected");
+        metrics::counter!(crate::prometheus::SIGNATURE_FAILURES,
+            "source" => source.clone(), "reason" => e.reason())
+        .increment(1);
         return Err(ApiError::new(ProblemKind::InvalidSignature));
     }
     let parsed = crate::sources::parse(src.format, &headers, &body).map_err(|e| {

@@ -8,6 +8,7 @@
 mod ingest;
 mod jobs;
 mod migrate;
+mod stats;
 mod users;
 
 use std::collections::HashMap;

@@ -53,6 +53,12 @@ impl Worker {
                     self.store
                         .dead_event(&c.owner, e.pk, reason, now_ms())
                         .await?;
+                    crate::prometheus::record_job(
+                        [(e.source.as_str(), "other")],
+                        &JobOutcome::Dead {
+                            reason: reason.to_owned(),
+                        },
+                    );
                 }
             }
         }
@@ -227,6 +233,13 @@ impl Worker {
         let touched = self.store.finish_job(&result, now_ms()).await?;
         if touched == 0 {
             tracing::warn!(job.key = %c.job_key, "lease was lost before the job finished; another worker has it");
+        } else {
+            // Events whose payload could not be read were dead-lettered (and counted) already.
+            let events = c.events.iter().filter_map(|e| {
+                crate::prometheus::payload_type_label(e.payload.as_deref())
+                    .map(|t| (e.source.as_str(), t))
+            });
+            crate::prometheus::record_job(events, &result.outcome);
         }
         Ok(())
     }

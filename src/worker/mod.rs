@@ -119,6 +119,7 @@ impl Worker {
         else {
             return Ok(Outcome::Idle);
         };
+        metrics::counter!(crate::prometheus::JOB_ATTEMPTS).increment(1);
         self.work(claimed).await?;
         Ok(Outcome::Worked)
     }

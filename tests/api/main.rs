@@ -2,4 +2,5 @@
 //! real Domo simulator over TCP, with a fresh SQLite database, and drives it by HTTP.
 
 mod helpers;
+mod metrics;
 mod webhooks;
