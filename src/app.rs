@@ -3,7 +3,7 @@
 //! drains within a bound.
 
 use std::collections::{BTreeSet, HashMap};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +37,9 @@ const DEMO_USERS: [(&str, &str); 3] = [
     ("grace@example.com", "Grace Hopper"),
     ("alan@example.com", "Alan Turing"),
 ];
+
+/// How long releasing the jobs in hand may take after the shutdown deadline.
+const RELEASE_BOUND: Duration = Duration::from_secs(3);
 
 /// A built application, bound to its port(s), not yet running.
 pub struct Application {
@@ -211,24 +214,49 @@ impl Application {
             let t = sim_token.clone();
             tokio::spawn(async move { sim.serve(listener, t.cancelled_owned()).await })
         });
-        self.worker.spawn(&tracker, &token);
+        let abort = CancellationToken::new();
+        self.worker.spawn_with_abort(&tracker, &token, &abort);
         let stop = token.clone();
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: no new connections");
-                stop.cancel();
-            })
-            .await?;
-        token.cancel();
+        let mut server = tokio::spawn(
+            axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    tracing::info!("shutting down: no new connections");
+                    stop.cancel();
+                })
+                .into_future(),
+        );
+        // The drain (in-flight requests, then the jobs in hand) is bounded from the signal on.
+        tokio::select! {
+            () = token.cancelled() => {}
+            r = &mut server => {
+                token.cancel();
+                r??;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        if !server.is_finished() {
+            match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(r) => r??,
+                Err(_) => {
+                    tracing::warn!("requests still in flight at the shutdown deadline: dropped");
+                    server.abort();
+                }
+            }
+        }
         tracker.close();
-        if tokio::time::timeout(self.shutdown_timeout, tracker.wait())
+        if tokio::time::timeout_at(deadline, tracker.wait())
             .await
             .is_err()
         {
-            tracing::warn!(
-                "workers did not finish in time; their leases will expire and the jobs run again"
-            );
+            tracing::warn!("jobs still running at the shutdown deadline: releasing them");
+            abort.cancel();
+            if tokio::time::timeout(RELEASE_BOUND, tracker.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("some jobs could not be released; their leases will expire");
+            }
         }
         sim_token.cancel();
         if let Some(t) = sim_task {

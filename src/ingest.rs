@@ -187,6 +187,7 @@ pub fn to_item(source: &str, parsed: Parsed, replay_of: Option<i64>) -> IngestIt
             occurred_at: Some(ev.occurred_at.timestamp_micros()),
             payload: serde_json::to_string(&ev).ok(),
             replay_of,
+            request_id: None,
         },
         Parsed::Ignored { id, kind } => IngestItem {
             event_id: id,
@@ -196,6 +197,7 @@ pub fn to_item(source: &str, parsed: Parsed, replay_of: Option<i64>) -> IngestIt
             occurred_at: None,
             payload: None,
             replay_of,
+            request_id: None,
         },
     }
 }

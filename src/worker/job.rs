@@ -25,11 +25,23 @@ pub(super) struct Loaded {
 impl Worker {
     /// Works a claimed job to one of done / retry later / dead.
     pub(super) async fn work(&self, c: Claimed) -> Result<(), StoreError> {
+        // The delivering requests' ids and the events' ids, so one search over the logs finds
+        // the webhook, this job and its Domo calls.
+        let mut request_ids: Vec<&str> = c
+            .events
+            .iter()
+            .filter_map(|e| e.request_id.as_deref())
+            .collect();
+        request_ids.sort_unstable();
+        request_ids.dedup();
+        let event_ids: Vec<&str> = c.events.iter().map(|e| e.event_id.as_str()).collect();
         let span = tracing::info_span!(
             "job",
             job.key = %c.job_key,
             job.events = c.events.len(),
-            job.attempt = c.attempts()
+            job.attempt = c.attempts(),
+            event.ids = %event_ids.join(","),
+            request.id = %request_ids.join(",")
         );
         self.work_in_span(c).instrument(span).await
     }

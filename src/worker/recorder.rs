@@ -54,6 +54,13 @@ impl Recorder {
             Ok(_) => (Some(i64::from(ok_status)), "ok", None),
             Err(e) => (e.status().map(i64::from), "error", Some(e.to_string())),
         };
+        tracing::info!(
+            domo.op = op,
+            http.status = status,
+            outcome,
+            duration_ms = started.elapsed().as_millis(),
+            "Domo call"
+        );
         self.push(
             op,
             info,

@@ -1,5 +1,7 @@
 //! `GET /metrics`: after some traffic, the expected series appear with bounded labels.
 
+use domo_group_sync::config::Scheme;
+
 use crate::helpers::*;
 
 const AT: &str = "2026-11-28T10:00:00Z";
@@ -23,10 +25,19 @@ async fn metrics_show_http_webhook_event_job_and_domo_series() {
         Some(&["Marketing"]),
     );
     app.send_event(&body).await;
-    // A wrong signature, an unknown path, and a duplicate.
-    let bad = app
-        .post_with("sw", &body, &[("webhook-id".into(), "msg_x".into())])
-        .await;
+    // A signature made with another secret, an unknown path, and a duplicate.
+    let other = adhoc_source(
+        Scheme::StandardWebhooks,
+        "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oA",
+    );
+    let forged = sign_with(
+        &other,
+        &other.secrets[0],
+        &body,
+        chrono::Utc::now().timestamp(),
+        "msg_forged",
+    );
+    let bad = app.post_with("sw", &body, &forged).await;
     assert_eq!(bad.status(), 401);
     let nope = app
         .client
@@ -38,6 +49,11 @@ async fn metrics_show_http_webhook_event_job_and_domo_series() {
     let dup = app.post_signed("sw", &body).await;
     assert_eq!(dup.status(), 202);
     app.wait_idle().await;
+    assert_eq!(
+        app.worker.run_until_idle().await.expect("worker"),
+        0,
+        "nothing left"
+    );
     assert!(
         app.groups_of("ada@example.com")
             .contains(&"Marketing".to_owned())
