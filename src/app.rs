@@ -201,8 +201,10 @@ impl Application {
         self.worker.clone()
     }
 
-    /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests,
-    /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs`.
+    /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests and
+    /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs` from
+    /// the signal; a job still running at that bound is released (back to the queue, the
+    /// attempt not counted) rather than left to its lease.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,

@@ -81,7 +81,7 @@ async fn metrics_show_http_webhook_event_job_and_domo_series() {
         r#"dgs_http_requests_total{method="POST",route="/webhooks/{source}",status="401"}"#,
         r#"dgs_http_requests_total{method="GET",route="unmatched",status="404"}"#,
         r#"dgs_http_request_duration_seconds_bucket{method="POST",route="/webhooks/{source}",status="202",le="0.5"}"#,
-        r#"dgs_webhook_signature_failures_total{source="sw",reason="#,
+        r#"dgs_webhook_signature_failures_total{source="sw",reason="mismatch"}"#,
         r#"dgs_events_total{source="sw",type="user.onboarded",outcome="queued"}"#,
         r#"dgs_events_total{source="sw",type="user.onboarded",outcome="duplicate"}"#,
         r#"dgs_events_total{source="sw",type="user.onboarded",outcome="done"}"#,
