@@ -46,6 +46,14 @@ async fn metrics_show_http_webhook_event_job_and_domo_series() {
         .await
         .expect("sent");
     assert_eq!(nope.status(), 404);
+    let odd = reqwest::Method::from_bytes(b"BREW").expect("method");
+    let brew = app
+        .client
+        .request(odd, app.url("/healthz"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(brew.status(), 405);
     let dup = app.post_signed("sw", &body).await;
     assert_eq!(dup.status(), 202);
     app.wait_idle().await;
@@ -80,6 +88,7 @@ async fn metrics_show_http_webhook_event_job_and_domo_series() {
         r#"dgs_http_requests_total{method="POST",route="/webhooks/{source}",status="202"}"#,
         r#"dgs_http_requests_total{method="POST",route="/webhooks/{source}",status="401"}"#,
         r#"dgs_http_requests_total{method="GET",route="unmatched",status="404"}"#,
+        r#"dgs_http_requests_total{method="other",route="/healthz",status="405"}"#,
         r#"dgs_http_request_duration_seconds_bucket{method="POST",route="/webhooks/{source}",status="202",le="0.5"}"#,
         r#"dgs_webhook_signature_failures_total{source="sw",reason="mismatch"}"#,
         r#"dgs_events_total{source="sw",type="user.onboarded",outcome="queued"}"#,
@@ -104,6 +113,7 @@ async fn metrics_show_http_webhook_event_job_and_domo_series() {
     // Bounded labels: no raw path, no email, no event id.
     assert!(!text.contains("/no/such/path"), "a raw path leaked");
     assert!(!text.contains("example.com"), "an email leaked");
+    assert!(!text.contains("BREW"), "an arbitrary method became a label");
     assert!(!text.contains("evt_metrics_1"), "an event id leaked");
     assert!(
         !text.contains("route=\"/webhooks/sw\""),
