@@ -3,7 +3,7 @@
 //! drains within a bound.
 
 use std::collections::{BTreeSet, HashMap};
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +37,9 @@ const DEMO_USERS: [(&str, &str); 3] = [
     ("grace@example.com", "Grace Hopper"),
     ("alan@example.com", "Alan Turing"),
 ];
+
+/// How long releasing the jobs in hand may take after the shutdown deadline.
+const RELEASE_BOUND: Duration = Duration::from_secs(3);
 
 /// A built application, bound to its port(s), not yet running.
 pub struct Application {
@@ -147,6 +150,11 @@ impl Application {
             .iter()
             .map(|s| (s.name.clone(), Arc::new(s.clone())))
             .collect::<HashMap<_, _>>();
+        let scrape = crate::prometheus::Scrape {
+            handle: crate::prometheus::install(),
+            store: store.clone(),
+            domo: domo.clone(),
+        };
         let domo_ready: Option<Arc<dyn DomoReadiness>> = if config.domo.dry_run {
             None
         } else {
@@ -160,7 +168,7 @@ impl Application {
             api_tokens: config.api.tokens.clone().into(),
             rules: worker.rules.clone(),
         };
-        let router = router(state, &config);
+        let router = router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -195,8 +203,10 @@ impl Application {
         self.worker.clone()
     }
 
-    /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests,
-    /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs`.
+    /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests and
+    /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs` from
+    /// the signal; a job still running at that bound is released (back to the queue, the
+    /// attempt not counted) rather than left to its lease.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -208,24 +218,49 @@ impl Application {
             let t = sim_token.clone();
             tokio::spawn(async move { sim.serve(listener, t.cancelled_owned()).await })
         });
-        self.worker.spawn(&tracker, &token);
+        let abort = CancellationToken::new();
+        self.worker.spawn_with_abort(&tracker, &token, &abort);
         let stop = token.clone();
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: no new connections");
-                stop.cancel();
-            })
-            .await?;
-        token.cancel();
+        let mut server = tokio::spawn(
+            axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    tracing::info!("shutting down: no new connections");
+                    stop.cancel();
+                })
+                .into_future(),
+        );
+        // The drain (in-flight requests, then the jobs in hand) is bounded from the signal on.
+        tokio::select! {
+            () = token.cancelled() => {}
+            r = &mut server => {
+                token.cancel();
+                r??;
+            }
+        }
+        let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
+        if !server.is_finished() {
+            match tokio::time::timeout_at(deadline, &mut server).await {
+                Ok(r) => r??,
+                Err(_) => {
+                    tracing::warn!("requests still in flight at the shutdown deadline: dropped");
+                    server.abort();
+                }
+            }
+        }
         tracker.close();
-        if tokio::time::timeout(self.shutdown_timeout, tracker.wait())
+        if tokio::time::timeout_at(deadline, tracker.wait())
             .await
             .is_err()
         {
-            tracing::warn!(
-                "workers did not finish in time; their leases will expire and the jobs run again"
-            );
+            tracing::warn!("jobs still running at the shutdown deadline: releasing them");
+            abort.cancel();
+            if tokio::time::timeout(RELEASE_BOUND, tracker.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("some jobs could not be released; their leases will expire");
+            }
         }
         sim_token.cancel();
         if let Some(t) = sim_task {
@@ -286,9 +321,11 @@ fn base64_random(n: usize) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// The router with its layers. Order (outermost first): request id → trace → timeout → body
-/// limit → routes. The body limit must wrap the routes so the webhook handler sees a 413.
-fn router(state: AppState, config: &Config) -> Router {
+/// The router with its layers. Order (outermost first): request id → metrics → trace →
+/// timeout → body limit → routes. The body limit must wrap the routes so the webhook handler
+/// sees a 413; metrics must wrap the timeout so a 408 is counted. `/metrics` is a plain route
+/// (Prometheus text, not part of the OpenAPI document).
+fn router(state: AppState, scrape: crate::prometheus::Scrape, config: &Config) -> Router {
     let (routes, openapi) = api::router().split_for_parts();
     let openapi = Arc::new(openapi);
     routes
@@ -304,6 +341,11 @@ fn router(state: AppState, config: &Config) -> Router {
         ))
         .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
         .with_state(state)
+        .merge(
+            Router::new()
+                .route("/metrics", get(crate::prometheus::render))
+                .with_state(scrape),
+        )
         .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -323,6 +365,7 @@ fn router(state: AppState, config: &Config) -> Router {
                 tracing::info_span!("request", http.method = %req.method(), http.route = route, request.id = id)
             }),
         )
+        .layer(axum::middleware::from_fn(crate::prometheus::track_http))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

@@ -210,3 +210,89 @@ fn resolve_secret(s: &str) -> anyhow::Result<Secret> {
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
+
+/// Arguments of `healthcheck`.
+#[derive(Debug, clap::Args)]
+pub struct HealthcheckArgs {
+    /// The URL to check (plain http). Default: `/healthz` on the configured listen address.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// The configuration file whose `server.listen` is checked.
+    #[arg(long, env = "DGS_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 3)]
+    pub timeout_secs: u64,
+}
+
+/// `healthcheck`: one GET with a tiny std-only HTTP/1.1 client (the container image has no
+/// curl); 200 exits 0, anything else exits 1 with the reason on stderr.
+pub fn healthcheck(args: &HealthcheckArgs) -> ExitCode {
+    let url = match &args.url {
+        Some(u) => u.clone(),
+        None => {
+            // Only the listen address matters; a config that fails to load (a secret file not
+            // readable here) still gives the address from the environment or the default.
+            let listen = Config::load(args.config.as_deref()).map_or_else(
+                |_| {
+                    std::env::var("DGS_SERVER__LISTEN")
+                        .ok()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
+                },
+                |c| c.server.listen,
+            );
+            let host = if listen.ip().is_unspecified() {
+                std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), listen.port())
+            } else {
+                listen
+            };
+            format!("http://{host}/healthz")
+        }
+    };
+    match http_get_status(&url, std::time::Duration::from_secs(args.timeout_secs)) {
+        Ok(200) => ExitCode::SUCCESS,
+        Ok(status) => {
+            eprintln!("unhealthy: {url} answered {status}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {url}: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn http_get_status(url: &str, timeout: std::time::Duration) -> anyhow::Result<u16> {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    let url = url::Url::parse(url).context("not a URL")?;
+    if url.scheme() != "http" {
+        bail!("only http URLs can be checked");
+    }
+    let host = url.host_str().context("no host in the URL")?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .context("the host does not resolve")?;
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let path = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: domo-group-sync-healthcheck\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut head = [0u8; 64];
+    let n = stream.read(&mut head)?;
+    let line = std::str::from_utf8(&head[..n]).unwrap_or("");
+    // "HTTP/1.1 200 OK"
+    line.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("not an HTTP answer")
+}

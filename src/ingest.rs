@@ -69,6 +69,20 @@ impl Ingestor {
         source: &str,
         items: Vec<IngestItem>,
     ) -> Result<Vec<IngestOutcome>, IngestError> {
+        let types: Vec<&'static str> = items
+            .iter()
+            .map(|i| crate::prometheus::type_label(&i.event_type))
+            .collect();
+        let outcomes = self.commit(source, items).await?;
+        crate::prometheus::record_ingest(source, &types, &outcomes);
+        Ok(outcomes)
+    }
+
+    async fn commit(
+        &self,
+        source: &str,
+        items: Vec<IngestItem>,
+    ) -> Result<Vec<IngestOutcome>, IngestError> {
         let Some(tx) = &self.tx else {
             let now = chrono::Utc::now().timestamp_millis();
             let mut out = self
@@ -173,6 +187,7 @@ pub fn to_item(source: &str, parsed: Parsed, replay_of: Option<i64>) -> IngestIt
             occurred_at: Some(ev.occurred_at.timestamp_micros()),
             payload: serde_json::to_string(&ev).ok(),
             replay_of,
+            request_id: None,
         },
         Parsed::Ignored { id, kind } => IngestItem {
             event_id: id,
@@ -182,6 +197,7 @@ pub fn to_item(source: &str, parsed: Parsed, replay_of: Option<i64>) -> IngestIt
             occurred_at: None,
             payload: None,
             replay_of,
+            request_id: None,
         },
     }
 }

@@ -4,7 +4,8 @@
 //! to the `store` (group commit) before the 202. The `worker` claims stored events per user,
 //! folds them into the user's `state`, derives the desired groups through the `rules`, `plan`s
 //! the difference and applies it with the `domo` client. `sources` map each sender's payloads
-//! to the canonical `event`; `signature` verifies each sender's scheme; `sim` is a local Domo.
+//! to the canonical `event`; `signature` verifies each sender's scheme; `sim` is a local Domo;
+//! `prometheus` owns the metrics and `/metrics`.
 
 pub mod api;
 pub mod app;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod plan;
+pub mod prometheus;
 pub mod rules;
 pub mod signature;
 pub mod sim;

@@ -30,6 +30,8 @@ enum Command {
     Sign(cli::SignArgs),
     /// Print the OpenAPI document.
     Openapi,
+    /// Exit 0 when the service answers 200 on /healthz (or --url): for a container HEALTHCHECK.
+    Healthcheck(cli::HealthcheckArgs),
     /// Load and validate a configuration, printing every problem.
     CheckConfig {
         /// The TOML configuration file.
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::CheckConfig { config } => return Ok(cli::check_config(config.as_deref())),
+            Command::Healthcheck(args) => return Ok(cli::healthcheck(&args)),
         }
         .map(|()| ExitCode::SUCCESS)
     });

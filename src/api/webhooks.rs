@@ -94,15 +94,27 @@ pub async fn receive_webhook(
     let now = chrono::Utc::now().timestamp();
     if let Err(e) = crate::signature::verify(&src, &headers, &body, now) {
         tracing::debug!(webhook.source = %source, reason = e.reason(), "signature rejected");
+        metrics::counter!(crate::prometheus::SIGNATURE_FAILURES,
+            "source" => source.clone(), "reason" => e.reason())
+        .increment(1);
         return Err(ApiError::new(ProblemKind::InvalidSignature));
     }
     let parsed = crate::sources::parse(src.format, &headers, &body).map_err(|e| {
         tracing::debug!(webhook.source = %source, error = %e, "payload rejected");
         ApiError::with_detail(ProblemKind::MalformedPayload, e.to_string())
     })?;
+    // Set by the request-id layer (from the sender's header when valid, else a fresh UUID).
+    let request_id = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map(str::to_owned);
     let items = parsed
         .into_iter()
-        .map(|p| to_item(&source, p, None))
+        .map(|p| crate::store::IngestItem {
+            request_id: request_id.clone(),
+            ..to_item(&source, p, None)
+        })
         .collect();
     let outcomes = state.ingestor.submit(&source, items).await.map_err(|e| {
         tracing::warn!(webhook.source = %source, error = %e, "could not store a delivery");

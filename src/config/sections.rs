@@ -225,7 +225,9 @@ impl Cx<'_> {
     pub(super) fn token(&mut self, t: RawToken, i: usize) -> Option<ApiToken> {
         let path = format!("api.tokens[{i}]");
         let mut sha = [0u8; 32];
-        if hex::decode_to_slice(t.sha256.0.trim(), &mut sha).is_err() {
+        // The hash may be a secret reference too (`file:` in Kubernetes), like any secret.
+        let hash = self.secret(&t.sha256, &format!("{path}.sha256"))?;
+        if hex::decode_to_slice(hash.expose().trim(), &mut sha).is_err() {
             self.err(format!(
                 "{path}.sha256: must be 64 hex characters, the SHA-256 of the token \
                  (e.g. printf %s \"$TOKEN\" | sha256sum)"

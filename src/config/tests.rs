@@ -139,6 +139,20 @@ fn secrets_are_read_from_files_without_the_trailing_newline() {
 }
 
 #[test]
+fn an_api_token_hash_may_be_a_file_reference() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("hash");
+    let hash = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    std::fs::write(&path, format!("{hash}\n")).expect("write");
+    let toml = format!(
+        "[[api.tokens]]\nname = \"ops\"\nsha256 = \"file:{}\"\nscopes = [\"read\"]\n",
+        path.display()
+    );
+    let c = parse(Some(&toml), &[]).expect("valid");
+    assert_eq!(hex::encode(c.api.tokens[0].sha256), hash);
+}
+
+#[test]
 fn every_problem_is_reported_with_its_key() {
     let toml = r#"
 [server]

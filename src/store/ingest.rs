@@ -20,6 +20,8 @@ pub struct IngestItem {
     pub payload: Option<String>,
     /// The event this one replays (a replay bypasses dedup with a fresh id).
     pub replay_of: Option<i64>,
+    /// The `x-request-id` of the HTTP request that delivered it (links the logs).
+    pub request_id: Option<String>,
 }
 
 /// What became of one item.
@@ -44,8 +46,8 @@ pub struct IngestOutcome {
 }
 
 const INSERT: &str = "INSERT INTO events (source, event_id, event_type, job_key, user_key, \
-     occurred_at, received_ms, payload, status, attempts, run_at_ms, replay_of, updated_ms) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $7, $10, $7) \
+     occurred_at, received_ms, payload, status, attempts, run_at_ms, replay_of, updated_ms, \
+     request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $7, $10, $7, $11) \
      ON CONFLICT (source, event_id) DO NOTHING RETURNING id";
 
 impl Store {
@@ -74,6 +76,7 @@ impl Store {
                         .bind(&it.payload)
                         .bind(status)
                         .bind(it.replay_of)
+                        .bind(&it.request_id)
                         .fetch_optional(&mut *tx)
                         .await?;
                     let status = match (pk, it.job_key.is_some()) {

@@ -21,6 +21,8 @@ pub struct ClaimedEvent {
     pub attempts: i64,
     pub occurred_at: Option<i64>,
     pub received_ms: i64,
+    /// The `x-request-id` of the delivery, when it came over HTTP.
+    pub request_id: Option<String>,
 }
 
 /// A claimed job: all due events of one key, oldest `occurred_at` first.
@@ -48,7 +50,8 @@ const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', lease_until = 
        SELECT e.job_key FROM events e WHERE e.status = 'queued' AND e.run_at_ms <= $3 \
        AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key AND r.status = 'running') \
        ORDER BY e.run_at_ms, e.id LIMIT 1) \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms";
+     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
+     request_id";
 
 // PostgreSQL: the candidate key is taken with a transaction-scoped advisory lock on its hash,
 // so two replicas never claim the same key at once; SKIP LOCKED skips rows others hold.
@@ -60,7 +63,8 @@ const CLAIM_PG: &str = "WITH pick AS ( \
      UPDATE events SET status = 'running', lease_until = $1, lease_owner = $2, \
        attempts = attempts + 1, updated_ms = $3 \
      WHERE status = 'queued' AND run_at_ms <= $3 AND job_key = (SELECT job_key FROM pick) \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms";
+     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
+     request_id";
 
 impl Store {
     /// Claims the due events of one job key not held by anyone, under a lease until
@@ -226,6 +230,7 @@ where
             attempts: r.try_get("attempts")?,
             occurred_at: r.try_get("occurred_at")?,
             received_ms: r.try_get("received_ms")?,
+            request_id: r.try_get("request_id")?,
         },
     ))
 }

@@ -7,8 +7,20 @@ use sqlx::Executor;
 use super::{Store, StoreError};
 
 /// (version, SQL) per backend, in order.
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("../../migrations/postgres/0001_init.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/sqlite/0002_request_id.sql"),
+    ),
+];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../../migrations/postgres/0002_request_id.sql"),
+    ),
+];
 
 /// Arbitrary constant key for `pg_advisory_lock` while migrating.
 const PG_MIGRATION_LOCK: i64 = 0x0064_6773_5f6d_6967; // "dgs_mig"

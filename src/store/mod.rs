@@ -9,6 +9,7 @@ mod events;
 mod ingest;
 mod jobs;
 mod migrate;
+mod stats;
 mod users;
 
 use std::collections::HashMap;

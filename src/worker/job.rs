@@ -25,11 +25,23 @@ pub(super) struct Loaded {
 impl Worker {
     /// Works a claimed job to one of done / retry later / dead.
     pub(super) async fn work(&self, c: Claimed) -> Result<(), StoreError> {
+        // The delivering requests' ids and the events' ids, so one search over the logs finds
+        // the webhook, this job and its Domo calls.
+        let mut request_ids: Vec<&str> = c
+            .events
+            .iter()
+            .filter_map(|e| e.request_id.as_deref())
+            .collect();
+        request_ids.sort_unstable();
+        request_ids.dedup();
+        let event_ids: Vec<&str> = c.events.iter().map(|e| e.event_id.as_str()).collect();
         let span = tracing::info_span!(
             "job",
             job.key = %c.job_key,
             job.events = c.events.len(),
-            job.attempt = c.attempts()
+            job.attempt = c.attempts(),
+            event.ids = %event_ids.join(","),
+            request.id = %request_ids.join(",")
         );
         self.work_in_span(c).instrument(span).await
     }
@@ -53,6 +65,12 @@ impl Worker {
                     self.store
                         .dead_event(&c.owner, e.pk, reason, now_ms())
                         .await?;
+                    crate::prometheus::record_job(
+                        [(e.source.as_str(), "other")],
+                        &JobOutcome::Dead {
+                            reason: reason.to_owned(),
+                        },
+                    );
                 }
             }
         }
@@ -227,6 +245,13 @@ impl Worker {
         let touched = self.store.finish_job(&result, now_ms()).await?;
         if touched == 0 {
             tracing::warn!(job.key = %c.job_key, "lease was lost before the job finished; another worker has it");
+        } else {
+            // Events whose payload could not be read were dead-lettered (and counted) already.
+            let events = c.events.iter().filter_map(|e| {
+                crate::prometheus::payload_type_label(e.payload.as_deref())
+                    .map(|t| (e.source.as_str(), t))
+            });
+            crate::prometheus::record_job(events, &result.outcome);
         }
         Ok(())
     }

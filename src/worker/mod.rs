@@ -61,21 +61,33 @@ impl Worker {
     /// Starts `concurrency` worker tasks and a lease reaper on `tracker`; they stop when
     /// `token` is cancelled, finishing the job in hand first.
     pub fn spawn(self: &Arc<Self>, tracker: &TaskTracker, token: &CancellationToken) {
+        self.spawn_with_abort(tracker, token, &CancellationToken::new());
+    }
+
+    /// Like `spawn`; when `abort` is cancelled too (the shutdown deadline has passed), a job
+    /// in hand is dropped and its lease released at once, without counting the attempt, so
+    /// another replica (or the next start) takes it without waiting for the lease to expire.
+    pub fn spawn_with_abort(
+        self: &Arc<Self>,
+        tracker: &TaskTracker,
+        token: &CancellationToken,
+        abort: &CancellationToken,
+    ) {
         for n in 0..self.settings.concurrency {
-            let (w, t) = (self.clone(), token.clone());
-            tracker.spawn(async move { w.run(n, t).await });
+            let (w, t, a) = (self.clone(), token.clone(), abort.clone());
+            tracker.spawn(async move { w.run(n, t, a).await });
         }
         let (w, t) = (self.clone(), token.clone());
         tracker.spawn(async move { w.reap_loop(t).await });
     }
 
-    async fn run(self: Arc<Self>, n: usize, token: CancellationToken) {
+    async fn run(self: Arc<Self>, n: usize, token: CancellationToken, abort: CancellationToken) {
         tracing::debug!(worker = n, "worker started");
         while !token.is_cancelled() {
             // Register interest before looking, so a commit between the look and the wait
             // still wakes us.
             let notified = self.notify.notified();
-            match self.run_once().await {
+            match self.run_once_or_release(&abort).await {
                 Ok(Outcome::Worked) => continue,
                 Ok(Outcome::Idle) => {}
                 Err(e) => tracing::warn!(error = %e, "worker pass failed; will retry"),
@@ -109,6 +121,15 @@ impl Worker {
 
     /// Claims and works one job, if one is due.
     pub async fn run_once(&self) -> Result<Outcome, crate::store::StoreError> {
+        self.run_once_or_release(&CancellationToken::new()).await
+    }
+
+    /// `run_once`, but when `abort` fires during the job, the job is dropped and its claim
+    /// released (Domo operations are idempotent, so redoing a half-applied job is safe).
+    async fn run_once_or_release(
+        &self,
+        abort: &CancellationToken,
+    ) -> Result<Outcome, crate::store::StoreError> {
         let owner = uuid::Uuid::new_v4().to_string();
         let now = now_ms();
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
@@ -119,7 +140,15 @@ impl Worker {
         else {
             return Ok(Outcome::Idle);
         };
-        self.work(claimed).await?;
+        metrics::counter!(crate::prometheus::JOB_ATTEMPTS).increment(1);
+        let key = claimed.job_key.clone();
+        tokio::select! {
+            r = self.work(claimed) => r?,
+            () = abort.cancelled() => {
+                let n = self.store.release_claim(&owner, now_ms()).await?;
+                tracing::warn!(job.key = %key, events = n, "shutdown deadline: released the job in hand");
+            }
+        }
         Ok(Outcome::Worked)
     }
 

@@ -45,10 +45,22 @@ impl Recorder {
     ) -> Result<T, DomoError> {
         let started = Instant::now();
         let result = fut.await;
+        crate::prometheus::record_domo_call(
+            op,
+            result.as_ref().map(|_| ok_status),
+            started.elapsed(),
+        );
         let (status, outcome, error) = match &result {
             Ok(_) => (Some(i64::from(ok_status)), "ok", None),
             Err(e) => (e.status().map(i64::from), "error", Some(e.to_string())),
         };
+        tracing::info!(
+            domo.op = op,
+            http.status = status,
+            outcome,
+            duration_ms = started.elapsed().as_millis(),
+            "Domo call"
+        );
         self.push(
             op,
             info,

@@ -1,0 +1,274 @@
+//! Prometheus metrics: the process-wide recorder, the names of every series, the HTTP
+//! middleware that counts requests by route template, and the `/metrics` handler.
+//!
+//! Call sites record through the `metrics` macros with the names below; this module owns the
+//! recorder and what is refreshed on each scrape (jobs by state, the age of the oldest queued
+//! job, token refreshes). Labels are bounded by construction: route templates (never raw
+//! paths), configured source names, canonical event types, Domo operation names and HTTP
+//! status codes. Never an email, an id or a path.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::domo::{DomoClient, DomoError};
+use crate::event::EventType;
+use crate::store::{IngestOutcome, IngestStatus, JobOutcome, Store};
+
+/// HTTP requests served, by `method`, `route` (template) and `status`.
+pub const HTTP_REQUESTS: &str = "dgs_http_requests_total";
+/// Latency of HTTP requests, same labels.
+pub const HTTP_DURATION: &str = "dgs_http_request_duration_seconds";
+/// Webhook deliveries refused for their signature, by `source` and `reason`.
+pub const SIGNATURE_FAILURES: &str = "dgs_webhook_signature_failures_total";
+/// Events by `source`, `type` and `outcome` (queued/duplicate/ignored, then done/retry/dead).
+pub const EVENTS: &str = "dgs_events_total";
+/// Events dead-lettered, by `source`.
+pub const DEAD_LETTERS: &str = "dgs_dead_letters_total";
+/// Jobs claimed by a worker (each claim is an attempt).
+pub const JOB_ATTEMPTS: &str = "dgs_job_attempts_total";
+/// Stored events by `state` (queued, running, done, dead, ignored), read on scrape.
+pub const JOBS: &str = "dgs_jobs";
+/// Age of the oldest queued event in seconds (0 when none), read on scrape.
+pub const OLDEST_QUEUED: &str = "dgs_oldest_queued_job_age_seconds";
+/// Domo API calls made by the workers, by `op` and `status` (`error` when no answer).
+pub const DOMO_REQUESTS: &str = "dgs_domo_requests_total";
+/// Latency of Domo API calls, same labels.
+pub const DOMO_DURATION: &str = "dgs_domo_request_duration_seconds";
+/// Domo access tokens obtained.
+pub const TOKEN_REFRESHES: &str = "dgs_domo_token_refreshes_total";
+
+/// Label for requests that matched no route.
+const UNMATCHED: &str = "unmatched";
+/// Event states reported by `dgs_jobs`.
+const STATES: [&str; 5] = ["queued", "running", "done", "dead", "ignored"];
+
+const HTTP_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+const DOMO_BUCKETS: [f64; 11] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder the first time and returns its handle; later calls
+/// (tests start many applications in one process) return the same handle. When another
+/// recorder is already installed, metrics still render, empty.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &HTTP_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(DOMO_DURATION.to_owned()), &DOMO_BUCKETS)
+                })
+                .map(PrometheusBuilder::build_recorder)
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_ok() {
+                describe();
+                // Histogram samples are folded into their buckets on render and on upkeep;
+                // upkeep keeps memory bounded when nobody scrapes.
+                let upkeep = handle.clone();
+                let _ = std::thread::Builder::new()
+                    .name("metrics-upkeep".into())
+                    .spawn(move || {
+                        loop {
+                            std::thread::sleep(Duration::from_secs(5));
+                            upkeep.run_upkeep();
+                        }
+                    });
+            }
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        HTTP_REQUESTS,
+        "HTTP requests served, by route template and status"
+    );
+    describe_histogram!(HTTP_DURATION, Unit::Seconds, "HTTP request latency");
+    describe_counter!(
+        SIGNATURE_FAILURES,
+        "Webhook deliveries refused for their signature"
+    );
+    describe_counter!(EVENTS, "Events by source, type and outcome");
+    describe_counter!(DEAD_LETTERS, "Events dead-lettered");
+    describe_counter!(JOB_ATTEMPTS, "Jobs claimed by a worker (attempts)");
+    describe_gauge!(JOBS, "Stored events by state");
+    describe_gauge!(
+        OLDEST_QUEUED,
+        Unit::Seconds,
+        "Age of the oldest queued event"
+    );
+    describe_counter!(DOMO_REQUESTS, "Domo API calls by operation and status");
+    describe_histogram!(DOMO_DURATION, Unit::Seconds, "Domo API call latency");
+    describe_counter!(TOKEN_REFRESHES, "Domo access tokens obtained");
+}
+
+/// Middleware: counts and times every request by its route template. Must be added with
+/// `Router::layer` (inside routing) so `MatchedPath` is set; outside the timeout layer so a
+/// 408 is counted.
+pub async fn track_http(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    // Extension methods are arbitrary strings: only the standard ones become labels.
+    let method = match *req.method() {
+        Method::GET
+        | Method::POST
+        | Method::PUT
+        | Method::DELETE
+        | Method::PATCH
+        | Method::HEAD
+        | Method::OPTIONS => req.method().as_str().to_owned(),
+        _ => "other".to_owned(),
+    };
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(req).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    counter!(HTTP_REQUESTS, &labels).increment(1);
+    histogram!(HTTP_DURATION, &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// What the `/metrics` handler reads on each scrape.
+#[derive(Clone)]
+pub struct Scrape {
+    pub handle: PrometheusHandle,
+    pub store: Store,
+    pub domo: DomoClient,
+}
+
+/// `GET /metrics`: refreshes the gauges read from the store, then renders the text format.
+pub async fn render(State(s): State<Scrape>) -> Response {
+    match s.store.count_by_status().await {
+        Ok(counts) => {
+            for state in STATES {
+                let n = counts
+                    .iter()
+                    .find(|(k, _)| k == state)
+                    .map_or(0, |(_, n)| *n);
+                gauge!(JOBS, "state" => state).set(n as f64);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count jobs"),
+    }
+    match s.store.oldest_queued_received_ms().await {
+        Ok(oldest) => {
+            let now = chrono::Utc::now().timestamp_millis();
+            let age = oldest.map_or(0, |t| now.saturating_sub(t).max(0));
+            gauge!(OLDEST_QUEUED).set(age as f64 / 1000.0);
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot read the queue age"),
+    }
+    counter!(TOKEN_REFRESHES).absolute(s.domo.token_refreshes());
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.handle.render(),
+    )
+        .into_response()
+}
+
+/// The canonical type as a bounded label: one of the six wire names, else `other`.
+pub fn type_label(event_type: &str) -> &'static str {
+    EventType::ALL
+        .into_iter()
+        .map(EventType::as_str)
+        .find(|t| *t == event_type)
+        .unwrap_or("other")
+}
+
+/// The type label of a stored canonical payload; `None` when it cannot be read.
+pub fn payload_type_label(payload: Option<&str>) -> Option<&'static str> {
+    #[derive(serde::Deserialize)]
+    struct TypeOnly {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    let t: TypeOnly = serde_json::from_str(payload?).ok()?;
+    Some(type_label(&t.kind))
+}
+
+/// Counts the ingest outcome of each event (`types` in the same order as `outcomes`).
+pub fn record_ingest(source: &str, types: &[&'static str], outcomes: &[IngestOutcome]) {
+    for (kind, o) in types.iter().zip(outcomes) {
+        let outcome = match o.status {
+            IngestStatus::Queued => "queued",
+            IngestStatus::Duplicate => "duplicate",
+            IngestStatus::Ignored => "ignored",
+        };
+        counter!(EVENTS, "source" => source.to_owned(), "type" => *kind, "outcome" => outcome)
+            .increment(1);
+    }
+}
+
+/// Counts a job's outcome for each of its events: `(source, type)` pairs.
+pub fn record_job<'a>(events: impl IntoIterator<Item = (&'a str, &'static str)>, o: &JobOutcome) {
+    let outcome = match o {
+        JobOutcome::Done => "done",
+        JobOutcome::Retry { .. } => "retry",
+        JobOutcome::Dead { .. } => "dead",
+    };
+    for (source, kind) in events {
+        counter!(EVENTS, "source" => source.to_owned(), "type" => kind, "outcome" => outcome)
+            .increment(1);
+        if outcome == "dead" {
+            counter!(DEAD_LETTERS, "source" => source.to_owned()).increment(1);
+        }
+    }
+}
+
+/// Counts and times one Domo call made by a worker.
+pub fn record_domo_call(op: &str, result: Result<u16, &DomoError>, elapsed: Duration) {
+    let status = match result {
+        Ok(s) => s.to_string(),
+        Err(e) => e
+            .status()
+            .map_or_else(|| "error".to_owned(), |s| s.to_string()),
+    };
+    let labels = [("op", op.to_owned()), ("status", status)];
+    counter!(DOMO_REQUESTS, &labels).increment(1);
+    histogram!(DOMO_DURATION, &labels).record(elapsed.as_secs_f64());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_labels_are_bounded_to_the_canonical_types() {
+        assert_eq!(type_label("user.onboarded"), "user.onboarded");
+        assert_eq!(type_label("dsync.user.created"), "other");
+        assert_eq!(type_label("ada@example.com"), "other");
+        assert_eq!(
+            payload_type_label(Some(r#"{"id":"e","type":"user.offboarded"}"#)),
+            Some("user.offboarded")
+        );
+        assert_eq!(payload_type_label(Some("not json")), None);
+        assert_eq!(payload_type_label(None), None);
+    }
+
+    #[test]
+    fn installing_twice_gives_the_same_recorder() {
+        let a = install();
+        let b = install();
+        counter!("dgs_test_install_twice_total").increment(1);
+        assert!(a.render().contains("dgs_test_install_twice_total"));
+        assert!(b.render().contains("dgs_test_install_twice_total"));
+    }
+}
