@@ -205,9 +205,13 @@ impl Store {
         on_pool!(self, pool, sql = "INSERT INTO domo_groups (name_key, name, domo_id, is_default, updated_ms) \
             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
             domo_id = excluded.domo_id, is_default = excluded.is_default, updated_ms = excluded.updated_ms" => {
+            // In key order, so replicas refreshing at once lock rows in one order (no deadlock).
+            let mut sorted: Vec<_> = groups.iter().map(|(n, id, d)| (n.to_lowercase(), n, id, d)).collect();
+            sorted.sort();
+            sorted.dedup_by(|a, b| a.0 == b.0);
             let mut tx = pool.begin().await?;
-            for (name, id, is_default) in groups {
-                sqlx::query(sql).bind(name.to_lowercase()).bind(name).bind(id).bind(i64::from(*is_default))
+            for (key, name, id, is_default) in sorted {
+                sqlx::query(sql).bind(key).bind(name).bind(id).bind(i64::from(*is_default))
                     .bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -240,8 +244,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, pool, sql = "INSERT INTO domo_users (email_key, domo_id, updated_ms) VALUES ($1, $2, $3) \
             ON CONFLICT (email_key) DO UPDATE SET domo_id = excluded.domo_id, updated_ms = excluded.updated_ms" => {
+            // In key order, so replicas refreshing at once lock rows in one order (no deadlock).
+            let mut sorted: Vec<&(String, i64)> = users.iter().collect();
+            sorted.sort();
+            sorted.dedup_by(|a, b| a.0 == b.0);
             let mut tx = pool.begin().await?;
-            for (email, id) in users {
+            for (email, id) in sorted {
                 sqlx::query(sql).bind(email).bind(id).bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -339,7 +347,8 @@ impl Store {
             Store::Sqlite(_) => Ok(GroupCreationLock { _pg: None }),
             Store::Postgres(p) => {
                 let mut tx = p.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group:' || $1))")
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind(super::jobs::LOCK_CLASS_GROUP)
                     .bind(name_key)
                     .execute(&mut *tx)
                     .await?;
