@@ -119,8 +119,27 @@ impl Worker {
         else {
             return Ok(Outcome::Idle);
         };
-        self.work(claimed).await?;
-        Ok(Outcome::Worked)
+        let owner = claimed.owner.clone();
+        let work = self.work(claimed);
+        tokio::pin!(work);
+        // Keep the lease while the job runs, so that only a dead worker's job is taken over.
+        let every = (self.settings.lease / 3).max(Duration::from_millis(100));
+        loop {
+            tokio::select! {
+                r = &mut work => {
+                    r?;
+                    return Ok(Outcome::Worked);
+                }
+                () = tokio::time::sleep(every) => {
+                    let now = now_ms();
+                    match self.store.renew_lease(&owner, now.saturating_add(lease_ms), now).await {
+                        Ok(0) => tracing::warn!("the job's lease was lost; another worker may run it"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not renew the job's lease"),
+                    }
+                }
+            }
+        }
     }
 
     /// Works jobs until none is due (tests and the CLI use this instead of the pool).
