@@ -5,4 +5,5 @@
 
 mod db;
 mod helpers;
+mod store;
 mod webhooks;
