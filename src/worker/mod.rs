@@ -109,7 +109,7 @@ impl Worker {
 
     /// Claims and works one job, if one is due.
     pub async fn run_once(&self) -> Result<Outcome, crate::store::StoreError> {
-        let owner = uuid::Uuid::new_v4().to_string();
+        let owner = format!("{}:{}", owner_prefix(), uuid::Uuid::new_v4().simple());
         let now = now_ms();
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
         let Some(claimed) = self
@@ -150,6 +150,21 @@ impl Worker {
         }
         Ok(n)
     }
+}
+
+/// Names this process in lease owners (`<host>/<pid>:<uuid>`), so that an operator looking at
+/// running jobs (and the replica test) can tell which replica holds them.
+fn owner_prefix() -> &'static str {
+    static PREFIX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        format!("{host}/{}", std::process::id())
+    });
+    &PREFIX
 }
 
 /// The clock, in unix milliseconds: the one place the worker reads it.

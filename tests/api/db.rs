@@ -1,7 +1,7 @@
 //! Which backend the suite runs on, and a fresh database per test.
 //!
 //! The suite runs twice (see `.ci/run`): once on SQLite (the default) and once on PostgreSQL
-//! with `DGS_TEST_BACKEND=postgres`. On PostgreSQL every test gets its own database
+//! with `TEST_STORE_BACKEND=postgres`. On PostgreSQL every test gets its own database
 //! `dgs_test_<uuid>`, created through `TEST_DATABASE_URL` and dropped (`WITH (FORCE)`) when the
 //! test's `TestDb` is dropped. Without `TEST_DATABASE_URL` the PostgreSQL pass is skipped
 //! loudly, except in CI (`CI` set), where that is a failure.
@@ -18,12 +18,12 @@ pub enum Backend {
     Postgres,
 }
 
-/// The backend of this pass: `DGS_TEST_BACKEND=postgres`, else SQLite.
+/// The backend of this pass: `TEST_STORE_BACKEND=postgres`, else SQLite.
 pub fn backend() -> Backend {
-    match std::env::var("DGS_TEST_BACKEND").as_deref() {
+    match std::env::var("TEST_STORE_BACKEND").as_deref() {
         Ok("postgres" | "pg") => Backend::Postgres,
         Ok("sqlite" | "") | Err(_) => Backend::Sqlite,
-        Ok(other) => panic!("DGS_TEST_BACKEND must be `sqlite` or `postgres`, not `{other}`"),
+        Ok(other) => panic!("TEST_STORE_BACKEND must be `sqlite` or `postgres`, not `{other}`"),
     }
 }
 

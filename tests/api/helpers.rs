@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use crate::db::{Backend, TestDb, backend};
+pub use crate::db::{Backend, TestDb, backend, pg_admin_url_or_skip};
 
 /// Current and previous Standard Webhooks secrets of the `sw` source (rotation).
 pub const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";

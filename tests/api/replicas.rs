@@ -1,0 +1,518 @@
+//! Several replicas on one PostgreSQL: three `serve` processes and one `domo-sim` process, at
+//! least 2,000 events for 200 users sent to random replicas with duplicates, one replica
+//! killed with SIGKILL while it holds a lease. The end state must be that of one replica.
+//!
+//! PostgreSQL only: it runs in the PostgreSQL pass (`TEST_STORE_BACKEND=postgres`).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use domo_group_sync::config::{Scheme, Secret};
+use domo_group_sync::sim::SimState;
+use sqlx::postgres::PgPool;
+
+use crate::helpers::{
+    Backend, SW_SECRET, TestDb, adhoc_source, backend, canonical, pg_admin_url_or_skip, sign_with,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_domo-group-sync");
+const USERS: usize = 200;
+const EVENTS_PER_USER: usize = 10;
+const REPLICAS: usize = 3;
+const TEAMS: [&str; 6] = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f"];
+
+/// Child processes, all killed (SIGKILL) and reaped on every exit path.
+#[derive(Default)]
+struct Procs(Vec<Child>);
+
+impl Procs {
+    fn spawn(&mut self, args: &[&str], log: &std::path::Path) -> u32 {
+        let log = std::fs::File::create(log).expect("log file");
+        let child = Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            // The service reads every DGS_* variable as configuration: none must leak in.
+            .env_remove("DGS_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start a child process");
+        let pid = child.id();
+        self.0.push(child);
+        pid
+    }
+
+    /// Whether the child has exited (a bad config, a crash).
+    fn exited(&mut self, pid: u32) -> bool {
+        self.0
+            .iter_mut()
+            .find(|c| c.id() == pid)
+            .is_none_or(|c| !matches!(c.try_wait(), Ok(None)))
+    }
+
+    /// `kill -KILL`: no shutdown, no drain, leases left behind.
+    fn kill(&mut self, pid: u32) {
+        if let Some(c) = self.0.iter_mut().find(|c| c.id() == pid) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Procs {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+async fn wait_ok(
+    client: &reqwest::Client,
+    url: &str,
+    procs: &mut Procs,
+    pid: u32,
+    logs: &std::path::Path,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        if procs.exited(pid) || Instant::now() > deadline {
+            let log = std::fs::read_to_string(logs).unwrap_or_default();
+            panic!("{url} did not come up; its log:\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn config(port: u16, sim_port: u16, db_url: &str) -> String {
+    format!(
+        r#"
+[server]
+listen = "127.0.0.1:{port}"
+[store]
+url = "{db_url}"
+[domo]
+api_base = "http://127.0.0.1:{sim_port}"
+client_id = "sim-client"
+client_secret = "sim-secret"
+requests_per_second = 2000
+max_in_flight = 16
+[worker]
+concurrency = 4
+lease_secs = 2
+poll_interval_ms = 50
+backoff_base_ms = 50
+backoff_max_secs = 1
+[log]
+level = "warn"
+[[sources]]
+name = "sw"
+format = "canonical"
+scheme = "standard-webhooks"
+secrets = ["{SW_SECRET}"]
+[[rules]]
+when = {{ group = "team-*" }}
+domo_groups = ["{{group}}"]
+[[rules]]
+when = {{ group = "all-staff" }}
+domo_groups = ["All Staff"]
+"#
+    )
+}
+
+/// One generated event: its id, JSON body, and what it does in the model.
+struct Ev {
+    id: String,
+    body: String,
+    user: usize,
+    op: Op,
+}
+
+enum Op {
+    Snapshot(BTreeSet<String>), // onboarded / updated: exactly these IdP groups
+    Add(String),
+    Remove(String),
+    Offboard,
+}
+
+/// Per user, events in time order: an onboarding, then updates and membership changes, and
+/// for some an offboarding last. Times are distinct and increase in generation order.
+fn generate(rng: &mut fastrand::Rng) -> Vec<Ev> {
+    let base = chrono::DateTime::parse_from_rfc3339("2026-11-28T00:00:00Z").expect("time");
+    let mut out = Vec::new();
+    let mut t = 0i64;
+    for u in 1..=USERS {
+        let email = format!("user{u}@example.com");
+        for k in 0..EVENTS_PER_USER {
+            t += 1;
+            let at = (base + chrono::Duration::seconds(t)).to_rfc3339();
+            let id = format!("evt-{u}-{k}");
+            let team = TEAMS[rng.usize(..TEAMS.len())].to_owned();
+            let last = k == EVENTS_PER_USER - 1;
+            let (kind, op) = match rng.usize(..4) {
+                _ if k == 0 => ("user.onboarded", snapshot(rng)),
+                _ if last && u % 5 == 0 => ("user.offboarded", Op::Offboard),
+                0 => ("user.updated", snapshot(rng)),
+                1 => ("group.member_removed", Op::Remove(team)),
+                _ => ("group.member_added", Op::Add(team)),
+            };
+            let groups: Option<Vec<String>> = match &op {
+                Op::Snapshot(g) => Some(g.iter().cloned().collect()),
+                Op::Add(g) | Op::Remove(g) => Some(vec![g.clone()]),
+                Op::Offboard => None,
+            };
+            let refs: Option<Vec<&str>> = groups
+                .as_ref()
+                .map(|g| g.iter().map(String::as_str).collect());
+            let body = canonical(&id, kind, &at, &email, refs.as_deref());
+            out.push(Ev {
+                id,
+                body,
+                user: u,
+                op,
+            });
+        }
+    }
+    out
+}
+
+fn snapshot(rng: &mut fastrand::Rng) -> Op {
+    let mut g: BTreeSet<String> = TEAMS
+        .iter()
+        .filter(|_| rng.bool())
+        .map(|t| (*t).to_owned())
+        .collect();
+    if rng.bool() {
+        g.insert("all-staff".to_owned());
+    }
+    Op::Snapshot(g)
+}
+
+/// The independent model: fold each user's events in time order (latest wins), map IdP groups
+/// to Domo groups. Returns user → Domo groups, and how many membership changes the events made.
+fn expected(events: &[Ev]) -> (BTreeMap<usize, BTreeSet<String>>, usize) {
+    let mut idp: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut changes = 0;
+    for e in events {
+        let set = idp.entry(e.user).or_default();
+        let before = set.clone();
+        match &e.op {
+            Op::Snapshot(g) => *set = g.clone(),
+            Op::Add(g) => {
+                set.insert(g.clone());
+            }
+            Op::Remove(g) => {
+                set.remove(g);
+            }
+            Op::Offboard => set.clear(),
+        }
+        changes += before.symmetric_difference(set).count();
+    }
+    let domo = idp
+        .into_iter()
+        .map(|(u, g)| {
+            let names = g
+                .into_iter()
+                .map(|n| {
+                    if n == "all-staff" {
+                        "All Staff".to_owned()
+                    } else {
+                        n
+                    }
+                })
+                .collect();
+            (u, names)
+        })
+        .collect();
+    (domo, changes)
+}
+
+/// Posts one signed event; `None` when the replica did not answer (it was killed).
+async fn post(client: &reqwest::Client, port: u16, body: &str) -> Option<(u16, String)> {
+    let src = adhoc_source(Scheme::StandardWebhooks, SW_SECRET);
+    let msg = format!("msg_{}", uuid::Uuid::new_v4().simple());
+    let headers = sign_with(
+        &src,
+        &Secret::new(SW_SECRET),
+        body,
+        chrono::Utc::now().timestamp(),
+        &msg,
+    );
+    let mut req = client
+        .post(format!("http://127.0.0.1:{port}/webhooks/sw"))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (k, v) in &headers {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let resp = req.send().await.ok()?;
+    let status = resp.status().as_u16();
+    Some((status, resp.text().await.ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_a_kill() {
+    if backend() != Backend::Postgres {
+        eprintln!("PostgreSQL only: runs in the PostgreSQL pass (TEST_STORE_BACKEND=postgres)");
+        return;
+    }
+    let admin = pg_admin_url_or_skip("replicas");
+    let db = TestDb::postgres(&admin).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::Client::new();
+    let mut procs = Procs::default();
+    let started = Instant::now();
+
+    let sim_port = free_port();
+    let sim_listen = format!("127.0.0.1:{sim_port}");
+    let sim_log = dir.path().join("sim.log");
+    let sim_args = [
+        "domo-sim",
+        "--listen",
+        &sim_listen,
+        "--generate-users",
+        "200",
+        "--seed",
+        "6",
+        "--latency-ms",
+        "5",
+        "--latency-jitter-ms",
+        "10",
+    ];
+    let sim_pid = procs.spawn(&sim_args, &sim_log);
+    let sim_url = format!("http://{sim_listen}/_sim/state");
+    wait_ok(&client, &sim_url, &mut procs, sim_pid, &sim_log).await;
+
+    let mut ports = Vec::new();
+    let mut pids = Vec::new();
+    for r in 0..REPLICAS {
+        let port = free_port();
+        let cfg = dir.path().join(format!("replica{r}.toml"));
+        std::fs::write(&cfg, config(port, sim_port, &db.url)).expect("write config");
+        let log = dir.path().join(format!("replica{r}.log"));
+        let cfg = cfg.display().to_string();
+        let pid = procs.spawn(&["serve", "--config", &cfg], &log);
+        let url = format!("http://127.0.0.1:{port}/healthz");
+        wait_ok(&client, &url, &mut procs, pid, &log).await;
+        pids.push(pid);
+        ports.push(port);
+    }
+    let pool = PgPool::connect(&db.url)
+        .await
+        .expect("connect to the test database");
+
+    // Every event once, 10 % of them a second time to another replica, all shuffled.
+    let mut rng = fastrand::Rng::with_seed(6);
+    let events = Arc::new(generate(&mut rng));
+    let mut sends: Vec<(usize, bool)> = (0..events.len()).map(|i| (i, false)).collect();
+    let dups = events.len() / 10;
+    for _ in 0..dups {
+        sends.push((rng.usize(..events.len()), true));
+    }
+    rng.shuffle(&mut sends);
+    let total_sends = sends.len();
+    let queue = Arc::new(Mutex::new(sends.into_iter().collect::<VecDeque<_>>()));
+    let alive = Arc::new(Mutex::new(vec![true; REPLICAS]));
+    let acked: Arc<Mutex<BTreeMap<String, Vec<String>>>> = Arc::default();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let last_replica: Arc<Mutex<BTreeMap<usize, usize>>> = Arc::default();
+    let ports = Arc::new(ports);
+
+    let mut senders = Vec::new();
+    for s in 0..16u64 {
+        let (queue, alive, acked, sent) =
+            (queue.clone(), alive.clone(), acked.clone(), sent.clone());
+        let last_replica = last_replica.clone();
+        let (events, ports, client) = (events.clone(), ports.clone(), client.clone());
+        senders.push(tokio::spawn(async move {
+            let mut rng = fastrand::Rng::with_seed(100 + s);
+            loop {
+                let Some((i, dup)) = queue.lock().expect("lock").pop_front() else {
+                    return;
+                };
+                let live: Vec<usize> = {
+                    let a = alive.lock().expect("lock");
+                    (0..REPLICAS).filter(|r| a[*r]).collect()
+                };
+                // A duplicate goes to another replica than the last send of the same id.
+                let avoid = if dup {
+                    last_replica.lock().expect("lock").get(&i).copied()
+                } else {
+                    None
+                };
+                let choices: Vec<usize> =
+                    live.iter().copied().filter(|r| Some(*r) != avoid).collect();
+                let r = choices[rng.usize(..choices.len())];
+                last_replica.lock().expect("lock").insert(i, r);
+                match post(&client, ports[r], &events[i].body).await {
+                    Some((202, text)) => {
+                        acked
+                            .lock()
+                            .expect("lock")
+                            .entry(events[i].id.clone())
+                            .or_default()
+                            .push(text);
+                        sent.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Some((status, text)) => panic!("replica {r} answered {status}: {text}"),
+                    // The replica was killed with the request in flight: the sender retries.
+                    None => queue.lock().expect("lock").push_back((i, dup)),
+                }
+            }
+        }));
+    }
+
+    // Part way, once replica 2 holds a lease on a running job, kill it.
+    while sent.load(Ordering::SeqCst) < total_sends * 2 / 5 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let victim = pids[2];
+    let pattern = format!("%/{victim}:%");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let held: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM events WHERE status = 'running' AND lease_owner LIKE $1",
+        )
+        .bind(&pattern)
+        .fetch_one(&pool)
+        .await
+        .expect("query leases");
+        if held > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica 2 never held a lease");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    alive.lock().expect("lock")[2] = false;
+    procs.kill(victim);
+    let killed_at = started.elapsed();
+
+    for s in senders {
+        s.await.expect("sender");
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let open: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE status IN ('queued', 'running')")
+                .fetch_one(&pool)
+                .await
+                .expect("count open");
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} events still open after 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let elapsed = started.elapsed();
+
+    // Every event is stored once and done; every acknowledged one is among them.
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT event_id, status, attempts FROM events WHERE source = 'sw'")
+            .fetch_all(&pool)
+            .await
+            .expect("events");
+    let stored: BTreeMap<String, (String, i64)> =
+        rows.into_iter().map(|(id, st, a)| (id, (st, a))).collect();
+    let acked = acked.lock().expect("lock").clone();
+    assert_eq!(
+        acked.len(),
+        events.len(),
+        "every event was acknowledged once at least"
+    );
+    for id in acked.keys() {
+        assert!(
+            stored.contains_key(id),
+            "acknowledged event {id} is not stored"
+        );
+    }
+    assert_eq!(stored.len(), events.len());
+    let not_done: Vec<_> = stored.iter().filter(|(_, (s, _))| s != "done").collect();
+    assert!(not_done.is_empty(), "events not done: {not_done:?}");
+    // (An event whose answer was lost with the killed replica is answered `duplicate` when the
+    // sender retries: at most one `queued` per event.)
+    for (id, answers) in &acked {
+        let queued = answers.iter().filter(|t| t.contains("\"queued\"")).count();
+        assert!(queued <= 1, "{id} was queued {queued} times: {answers:?}");
+    }
+    let taken_over = stored.values().filter(|(_, a)| *a > 1).count();
+    assert!(
+        taken_over > 0,
+        "the killed replica's leased events were run again"
+    );
+
+    // Domo ends as the model says; no group was created twice.
+    let state: SimState = client
+        .get(&sim_url)
+        .send()
+        .await
+        .expect("state")
+        .json()
+        .await
+        .expect("json");
+    let (want, changes) = expected(&events);
+    for (u, groups) in &want {
+        let user = state
+            .user_with_email(&format!("user{u}@example.com"))
+            .expect("seeded user");
+        let have: BTreeSet<String> = state
+            .groups
+            .iter()
+            .filter(|g| !g.default && g.members.contains(&user.id))
+            .map(|g| g.name.clone())
+            .collect();
+        assert_eq!(&have, groups, "groups of user{u}");
+    }
+    let names: Vec<&str> = state
+        .groups
+        .iter()
+        .filter(|g| !g.default)
+        .map(|g| g.name.as_str())
+        .collect();
+    let distinct: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(
+        names.len(),
+        distinct.len(),
+        "a group name exists twice: {names:?}"
+    );
+    let creates = state.calls_to("POST /v1/groups").total;
+    assert_eq!(
+        creates as usize,
+        distinct.len(),
+        "each group was created once: {names:?}"
+    );
+
+    let writes = state.calls_to("PUT /v1/groups/{id}/users/{id}").total
+        + state.calls_to("DELETE /v1/groups/{id}/users/{id}").total
+        + creates;
+    let all_calls: u64 = state.calls.values().map(|c| c.total).sum();
+    eprintln!(
+        "replicas: {} events for {USERS} users ({dups} duplicates, {total_sends} acknowledged sends), \
+         {REPLICAS} replicas, 1 killed with SIGKILL at {:.1} s holding leases ({taken_over} events run \
+         again after the lease expired); all done in {:.1} s. Domo: {all_calls} calls in all, {writes} \
+         writes ({creates} group creations) for {changes} membership changes in the events = {:.2} \
+         writes per change",
+        events.len(),
+        killed_at.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        writes as f64 / changes.max(1) as f64,
+    );
+    pool.close().await;
+}
