@@ -84,11 +84,6 @@ impl TestDb {
             pg: Some((admin_url.to_owned(), name)),
         }
     }
-
-    /// Whether this is a PostgreSQL database.
-    pub fn is_postgres(&self) -> bool {
-        self.pg.is_some()
-    }
 }
 
 impl Drop for TestDb {

@@ -305,6 +305,19 @@ impl TestApp {
         assert!(text.contains("\"queued\""), "not queued: {text}");
     }
 
+    /// Stops the service (HTTP and workers) and waits until it has, leaving the simulator and
+    /// the database up, so that another replica can carry on.
+    pub async fn stop_service(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        // The app closes its store last, after its workers have stopped.
+        self.wait_until("the service to stop", || async {
+            self.store.ping().await.is_err()
+        })
+        .await;
+    }
+
     /// The simulator's state.
     pub fn sim_state(&self) -> SimState {
         self.sim.snapshot()

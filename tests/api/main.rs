@@ -5,6 +5,7 @@
 
 mod db;
 mod helpers;
+mod replica_state;
 mod replicas;
 mod store;
 mod webhooks;
