@@ -39,6 +39,11 @@ async fn an_offboarding_on_one_replica_removes_a_group_another_replica_created()
 
     a.send_event(&sales_onboarding()).await;
     a.wait_idle().await;
+    assert_eq!(
+        a.worker.run_until_idle().await.expect("work"),
+        0,
+        "A has nothing left"
+    );
     // "Sales Paris" comes from a template: managed because replica A created it.
     assert_eq!(
         a.groups_of("ada@example.com"),
