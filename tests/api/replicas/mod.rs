@@ -4,8 +4,10 @@
 //!
 //! PostgreSQL only: it runs in the PostgreSQL pass (`TEST_STORE_BACKEND=postgres`).
 
+mod model;
+mod procs;
+
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,89 +17,12 @@ use domo_group_sync::sim::SimState;
 use sqlx::postgres::PgPool;
 
 use crate::helpers::{
-    Backend, SW_SECRET, TestDb, adhoc_source, backend, canonical, pg_admin_url_or_skip, sign_with,
+    Backend, SW_SECRET, TestDb, adhoc_source, backend, pg_admin_url_or_skip, sign_with,
 };
+use model::{USERS, expected, generate};
+use procs::{Procs, free_port, wait_ok};
 
-const BIN: &str = env!("CARGO_BIN_EXE_domo-group-sync");
-const USERS: usize = 200;
-const EVENTS_PER_USER: usize = 10;
 const REPLICAS: usize = 3;
-const TEAMS: [&str; 6] = ["team-a", "team-b", "team-c", "team-d", "team-e", "team-f"];
-
-/// Child processes, all killed (SIGKILL) and reaped on every exit path.
-#[derive(Default)]
-struct Procs(Vec<Child>);
-
-impl Procs {
-    fn spawn(&mut self, args: &[&str], log: &std::path::Path) -> u32 {
-        let log = std::fs::File::create(log).expect("log file");
-        let child = Command::new(BIN)
-            .args(args)
-            .env("RUST_LOG", "warn")
-            // The service reads every DGS_* variable as configuration: none must leak in.
-            .env_remove("DGS_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .spawn()
-            .expect("start a child process");
-        let pid = child.id();
-        self.0.push(child);
-        pid
-    }
-
-    /// Whether the child has exited (a bad config, a crash).
-    fn exited(&mut self, pid: u32) -> bool {
-        self.0
-            .iter_mut()
-            .find(|c| c.id() == pid)
-            .is_none_or(|c| !matches!(c.try_wait(), Ok(None)))
-    }
-
-    /// `kill -KILL`: no shutdown, no drain, leases left behind.
-    fn kill(&mut self, pid: u32) {
-        if let Some(c) = self.0.iter_mut().find(|c| c.id() == pid) {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Procs {
-    fn drop(&mut self) {
-        for c in &mut self.0 {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-async fn wait_ok(
-    client: &reqwest::Client,
-    url: &str,
-    procs: &mut Procs,
-    pid: u32,
-    logs: &std::path::Path,
-) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(r) = client.get(url).send().await
-            && r.status().is_success()
-        {
-            return;
-        }
-        if procs.exited(pid) || Instant::now() > deadline {
-            let log = std::fs::read_to_string(logs).unwrap_or_default();
-            panic!("{url} did not come up; its log:\n{log}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 fn config(port: u16, sim_port: u16, db_url: &str) -> String {
     format!(
@@ -135,114 +60,6 @@ domo_groups = ["All Staff"]
     )
 }
 
-/// One generated event: its id, JSON body, and what it does in the model.
-struct Ev {
-    id: String,
-    body: String,
-    user: usize,
-    op: Op,
-}
-
-enum Op {
-    Snapshot(BTreeSet<String>), // onboarded / updated: exactly these IdP groups
-    Add(String),
-    Remove(String),
-    Offboard,
-}
-
-/// Per user, events in time order: an onboarding, then updates and membership changes, and
-/// for some an offboarding last. Times are distinct and increase in generation order.
-fn generate(rng: &mut fastrand::Rng) -> Vec<Ev> {
-    let base = chrono::DateTime::parse_from_rfc3339("2026-11-28T00:00:00Z").expect("time");
-    let mut out = Vec::new();
-    let mut t = 0i64;
-    for u in 1..=USERS {
-        let email = format!("user{u}@example.com");
-        for k in 0..EVENTS_PER_USER {
-            t += 1;
-            let at = (base + chrono::Duration::seconds(t)).to_rfc3339();
-            let id = format!("evt-{u}-{k}");
-            let team = TEAMS[rng.usize(..TEAMS.len())].to_owned();
-            let last = k == EVENTS_PER_USER - 1;
-            let (kind, op) = match rng.usize(..4) {
-                _ if k == 0 => ("user.onboarded", snapshot(rng)),
-                _ if last && u % 5 == 0 => ("user.offboarded", Op::Offboard),
-                0 => ("user.updated", snapshot(rng)),
-                1 => ("group.member_removed", Op::Remove(team)),
-                _ => ("group.member_added", Op::Add(team)),
-            };
-            let groups: Option<Vec<String>> = match &op {
-                Op::Snapshot(g) => Some(g.iter().cloned().collect()),
-                Op::Add(g) | Op::Remove(g) => Some(vec![g.clone()]),
-                Op::Offboard => None,
-            };
-            let refs: Option<Vec<&str>> = groups
-                .as_ref()
-                .map(|g| g.iter().map(String::as_str).collect());
-            let body = canonical(&id, kind, &at, &email, refs.as_deref());
-            out.push(Ev {
-                id,
-                body,
-                user: u,
-                op,
-            });
-        }
-    }
-    out
-}
-
-fn snapshot(rng: &mut fastrand::Rng) -> Op {
-    let mut g: BTreeSet<String> = TEAMS
-        .iter()
-        .filter(|_| rng.bool())
-        .map(|t| (*t).to_owned())
-        .collect();
-    if rng.bool() {
-        g.insert("all-staff".to_owned());
-    }
-    Op::Snapshot(g)
-}
-
-/// The independent model: fold each user's events in time order (latest wins), map IdP groups
-/// to Domo groups. Returns user → Domo groups, and how many membership changes the events made.
-fn expected(events: &[Ev]) -> (BTreeMap<usize, BTreeSet<String>>, usize) {
-    let mut idp: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-    let mut changes = 0;
-    for e in events {
-        let set = idp.entry(e.user).or_default();
-        let before = set.clone();
-        match &e.op {
-            Op::Snapshot(g) => *set = g.clone(),
-            Op::Add(g) => {
-                set.insert(g.clone());
-            }
-            Op::Remove(g) => {
-                set.remove(g);
-            }
-            Op::Offboard => set.clear(),
-        }
-        changes += before.symmetric_difference(set).count();
-    }
-    let domo = idp
-        .into_iter()
-        .map(|(u, g)| {
-            let names = g
-                .into_iter()
-                .map(|n| {
-                    if n == "all-staff" {
-                        "All Staff".to_owned()
-                    } else {
-                        n
-                    }
-                })
-                .collect();
-            (u, names)
-        })
-        .collect();
-    (domo, changes)
-}
-
-/// Posts one signed event; `None` when the replica did not answer (it was killed).
 async fn post(client: &reqwest::Client, port: u16, body: &str) -> Option<(u16, String)> {
     let src = adhoc_source(Scheme::StandardWebhooks, SW_SECRET);
     let msg = format!("msg_{}", uuid::Uuid::new_v4().simple());
@@ -298,6 +115,7 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
     let sim_url = format!("http://{sim_listen}/_sim/state");
     wait_ok(&client, &sim_url, &mut procs, sim_pid, &sim_log).await;
 
+    // The three start together: they migrate the fresh database one at a time (advisory lock).
     let mut ports = Vec::new();
     let mut pids = Vec::new();
     for r in 0..REPLICAS {
@@ -306,11 +124,13 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
         std::fs::write(&cfg, config(port, sim_port, &db.url)).expect("write config");
         let log = dir.path().join(format!("replica{r}.log"));
         let cfg = cfg.display().to_string();
-        let pid = procs.spawn(&["serve", "--config", &cfg], &log);
-        let url = format!("http://127.0.0.1:{port}/healthz");
-        wait_ok(&client, &url, &mut procs, pid, &log).await;
-        pids.push(pid);
+        pids.push(procs.spawn(&["serve", "--config", &cfg], &log));
         ports.push(port);
+    }
+    for r in 0..REPLICAS {
+        let url = format!("http://127.0.0.1:{}/healthz", ports[r]);
+        let log = dir.path().join(format!("replica{r}.log"));
+        wait_ok(&client, &url, &mut procs, pids[r], &log).await;
     }
     let pool = PgPool::connect(&db.url)
         .await
@@ -330,6 +150,7 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
     let alive = Arc::new(Mutex::new(vec![true; REPLICAS]));
     let acked: Arc<Mutex<BTreeMap<String, Vec<String>>>> = Arc::default();
     let sent = Arc::new(AtomicUsize::new(0));
+    let lost = Arc::new(AtomicUsize::new(0));
     let last_replica: Arc<Mutex<BTreeMap<usize, usize>>> = Arc::default();
     let ports = Arc::new(ports);
 
@@ -337,7 +158,7 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
     for s in 0..16u64 {
         let (queue, alive, acked, sent) =
             (queue.clone(), alive.clone(), acked.clone(), sent.clone());
-        let last_replica = last_replica.clone();
+        let (last_replica, lost) = (last_replica.clone(), lost.clone());
         let (events, ports, client) = (events.clone(), ports.clone(), client.clone());
         senders.push(tokio::spawn(async move {
             let mut rng = fastrand::Rng::with_seed(100 + s);
@@ -371,7 +192,10 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
                     }
                     Some((status, text)) => panic!("replica {r} answered {status}: {text}"),
                     // The replica was killed with the request in flight: the sender retries.
-                    None => queue.lock().expect("lock").push_back((i, dup)),
+                    None => {
+                        lost.fetch_add(1, Ordering::SeqCst);
+                        queue.lock().expect("lock").push_back((i, dup));
+                    }
                 }
             }
         }));
@@ -504,12 +328,13 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
         + creates;
     let all_calls: u64 = state.calls.values().map(|c| c.total).sum();
     eprintln!(
-        "replicas: {} events for {USERS} users ({dups} duplicates, {total_sends} acknowledged sends), \
+        "replicas: {} events for {USERS} users ({dups} duplicates, {total_sends} sends acknowledged, {} lost with the killed replica and resent), \
          {REPLICAS} replicas, 1 killed with SIGKILL at {:.1} s holding leases ({taken_over} events run \
          again after the lease expired); all done in {:.1} s. Domo: {all_calls} calls in all, {writes} \
          writes ({creates} group creations) for {changes} membership changes in the events = {:.2} \
          writes per change",
         events.len(),
+        lost.load(Ordering::SeqCst),
         killed_at.as_secs_f64(),
         elapsed.as_secs_f64(),
         writes as f64 / changes.max(1) as f64,
