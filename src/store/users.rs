@@ -88,7 +88,8 @@ const OUTCOME_DEAD: &str = "UPDATE events SET status = 'dead', lease_owner = NUL
 
 impl Store {
     /// Writes a job's state, memberships, audit entries and outcome in one transaction.
-    /// Returns how many events the outcome touched (0 if the lease was lost meanwhile).
+    /// Returns how many events the outcome touched: 0 if the lease was lost meanwhile, and then
+    /// only the audit entries are written.
     pub async fn finish_job(&self, r: &JobResult, now_ms: i64) -> Result<u64, StoreError> {
         macro_rules! q {
             ($t:expr) => {
@@ -97,7 +98,20 @@ impl Store {
         }
         on_pool!(self, pool, _unused = "" => {
             let mut tx = pool.begin().await?;
-            if let Some(u) = &r.user {
+            // The outcome first: when the lease was lost (the job expired and another worker
+            // may hold the user now), the user's state and memberships are left to that
+            // worker; only the audit of the calls made is kept.
+            let touched = match &r.outcome {
+                JobOutcome::Done => sqlx::query(q!(OUTCOME_DONE)).bind(&r.owner).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+                JobOutcome::Retry { run_at_ms, error } => sqlx::query(q!(OUTCOME_RETRY))
+                    .bind(&r.owner).bind(run_at_ms).bind(error).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+                JobOutcome::Dead { reason } => sqlx::query(q!(OUTCOME_DEAD))
+                    .bind(&r.owner).bind(reason).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+            };
+            if let Some(u) = r.user.as_ref().filter(|_| touched > 0) {
                 sqlx::query(q!(UPSERT_USER))
                     .bind(&u.user_key).bind(&u.state).bind(u.domo_user_id).bind(i64::from(u.synced))
                     .bind(u.last_event).bind(now_ms)
@@ -125,16 +139,6 @@ impl Store {
                     .bind(a.http_status).bind(&a.outcome).bind(&a.error).bind(a.duration_ms)
                     .execute(&mut *tx).await?;
             }
-            let touched = match &r.outcome {
-                JobOutcome::Done => sqlx::query(q!(OUTCOME_DONE)).bind(&r.owner).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-                JobOutcome::Retry { run_at_ms, error } => sqlx::query(q!(OUTCOME_RETRY))
-                    .bind(&r.owner).bind(run_at_ms).bind(error).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-                JobOutcome::Dead { reason } => sqlx::query(q!(OUTCOME_DEAD))
-                    .bind(&r.owner).bind(reason).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-            };
             tx.commit().await?;
             Ok(touched)
         })

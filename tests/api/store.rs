@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use domo_group_sync::config::{Secret, StoreConfig};
 use domo_group_sync::ingest::Ingestor;
-use domo_group_sync::store::{IngestItem, IngestStatus, Store};
+use domo_group_sync::store::{IngestItem, IngestStatus, JobOutcome, JobResult, Store, UserRow};
 
 use crate::helpers::{Backend, TestDb, backend};
 
@@ -170,6 +170,26 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish() {
     assert_eq!(ids, ["e1", "e2", "e3"]);
     assert_eq!(taken.attempts(), 2, "the lost attempt counts");
     assert_eq!(a.renew_lease("A", 9_000, 2_700).await.expect("renew"), 0);
+    // The old owner's results do not overwrite what the new owner will write.
+    let stale = JobResult {
+        owner: "A".to_owned(),
+        user: Some(UserRow {
+            user_key: "ada".to_owned(),
+            state: "{}".to_owned(),
+            domo_user_id: Some(7),
+            synced: true,
+            last_event: None,
+            updated_ms: 2_700,
+        }),
+        memberships_replace: Some(vec![(1, "Sales".to_owned())]),
+        memberships_add: Vec::new(),
+        memberships_remove: Vec::new(),
+        audit: Vec::new(),
+        outcome: JobOutcome::Done,
+    };
+    assert_eq!(a.finish_job(&stale, 2_700).await.expect("finish"), 0);
+    assert_eq!(a.load_user("ada").await.expect("load"), None);
+    assert!(a.memberships("ada").await.expect("memberships").is_empty());
     assert_eq!(a.finish_claim("A", 2_700).await.expect("finish"), 0);
     assert_eq!(b.finish_claim("B", 2_700).await.expect("finish"), 3);
     assert_eq!(a.count_events("done").await.expect("count"), 3);
