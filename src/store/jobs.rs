@@ -263,9 +263,22 @@ impl Store {
 
     /// Returns to the queue every event whose lease expired (its worker died), so another
     /// worker picks it up.
+    /// On PostgreSQL rows locked by a transaction in progress (a job finishing) are skipped,
+    /// so a reaper never waits on one.
     pub async fn reap_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        on_pool!(self, pool, sql = "UPDATE events SET status = 'queued', lease_owner = NULL, \
-            lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1" => {
+        let sql = match self {
+            Store::Sqlite(_) => {
+                "UPDATE events SET status = 'queued', lease_owner = NULL, \
+                lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1"
+            }
+            Store::Postgres(_) => {
+                "UPDATE events SET status = 'queued', lease_owner = NULL, \
+                lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1 \
+                AND id IN (SELECT id FROM events WHERE status = 'running' AND lease_until <= $1 \
+                FOR UPDATE SKIP LOCKED)"
+            }
+        };
+        on_pool!(self, pool, sql = sql => {
             Ok(sqlx::query(sql).bind(now_ms).execute(pool).await?.rows_affected())
         })
     }

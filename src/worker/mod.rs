@@ -119,27 +119,39 @@ impl Worker {
         else {
             return Ok(Outcome::Idle);
         };
-        let owner = claimed.owner.clone();
-        let work = self.work(claimed);
-        tokio::pin!(work);
         // Keep the lease while the job runs, so that only a dead worker's job is taken over.
-        let every = (self.settings.lease / 3).max(Duration::from_millis(100));
-        loop {
-            tokio::select! {
-                r = &mut work => {
-                    r?;
-                    return Ok(Outcome::Worked);
-                }
-                () = tokio::time::sleep(every) => {
+        // The renewal runs in its own task: awaiting it in between polls of the job could
+        // pause the job inside its finishing transaction, whose row locks the renewal then
+        // waits for (a deadlock PostgreSQL cannot see, which also stalls every reaper).
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let renewer = {
+            let (store, owner) = (self.store.clone(), claimed.owner.clone());
+            let every = (self.settings.lease / 3).max(Duration::from_millis(100));
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => return,
+                        () = tokio::time::sleep(every) => {}
+                    }
                     let now = now_ms();
-                    match self.store.renew_lease(&owner, now.saturating_add(lease_ms), now).await {
-                        Ok(0) => tracing::warn!("the job's lease was lost; another worker may run it"),
+                    match store
+                        .renew_lease(&owner, now.saturating_add(lease_ms), now)
+                        .await
+                    {
+                        Ok(0) => {
+                            tracing::warn!("the job's lease was lost; another worker may run it")
+                        }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "could not renew the job's lease"),
                     }
                 }
-            }
-        }
+            })
+        };
+        let result = self.work(claimed).await;
+        let _ = stop.send(());
+        let _ = renewer.await;
+        result?;
+        Ok(Outcome::Worked)
     }
 
     /// Works jobs until none is due (tests and the CLI use this instead of the pool).
