@@ -24,6 +24,18 @@ use procs::{Procs, free_port, wait_ok};
 
 const REPLICAS: usize = 3;
 
+/// An event still open, as the timeout message shows it: key, status, lease owner, attempts,
+/// last error, due time, lease end.
+type OpenEvent = (
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<String>,
+    i64,
+    Option<i64>,
+);
+
 fn config(port: u16, sim_port: u16, db_url: &str) -> String {
     format!(
         r#"
@@ -240,15 +252,7 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
             break;
         }
         if Instant::now() > deadline {
-            let stuck: Vec<(
-                String,
-                String,
-                Option<String>,
-                i64,
-                Option<String>,
-                i64,
-                Option<i64>,
-            )> = sqlx::query_as(
+            let stuck: Vec<OpenEvent> = sqlx::query_as(
                 "SELECT job_key, status, lease_owner, attempts, last_error, run_at_ms, \
                      lease_until FROM events WHERE status IN ('queued', 'running') \
                      ORDER BY job_key, id LIMIT 30",
@@ -258,11 +262,11 @@ async fn three_replicas_on_one_postgres_end_as_one_would_through_duplicates_and_
             .expect("open events");
             let now = chrono::Utc::now().timestamp_millis();
             let mut logs = String::new();
-            for r in 0..REPLICAS {
+            for (r, pid) in pids.iter().enumerate() {
                 let log = std::fs::read_to_string(dir.path().join(format!("replica{r}.log")));
                 let log = log.unwrap_or_default();
                 let tail: Vec<&str> = log.lines().rev().take(15).collect();
-                logs.push_str(&format!("--- replica {r} (pid {}):\n", pids[r]));
+                logs.push_str(&format!("--- replica {r} (pid {pid}):\n"));
                 logs.extend(tail.into_iter().rev().map(|l| format!("{l}\n")));
             }
             panic!("{open} events still open after 120 s (now {now}): {stuck:#?}\n{logs}");
