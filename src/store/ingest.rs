@@ -58,39 +58,68 @@ impl Store {
         requests: &[(&str, &[IngestItem])],
         now_ms: i64,
     ) -> Result<Vec<Vec<IngestOutcome>>, StoreError> {
+        // Insert in (source, event id) order, whatever the request order: concurrent batches
+        // (PostgreSQL runs several committers, and replicas) that share event ids then wait
+        // for each other's unique-index entries in one order and cannot deadlock.
+        let mut order: Vec<(usize, usize)> = requests
+            .iter()
+            .enumerate()
+            .flat_map(|(r, (_, items))| (0..items.len()).map(move |i| (r, i)))
+            .collect();
+        order.sort_by(|&(ra, ia), &(rb, ib)| {
+            (requests[ra].0, &requests[ra].1[ia].event_id)
+                .cmp(&(requests[rb].0, &requests[rb].1[ib].event_id))
+                .then((ra, ia).cmp(&(rb, ib)))
+        });
+        let mut pks: Vec<Vec<Option<i64>>> = requests
+            .iter()
+            .map(|(_, items)| vec![None; items.len()])
+            .collect();
         on_pool!(self, pool, sql = INSERT => {
             let mut tx = pool.begin().await?;
-            let mut all = Vec::with_capacity(requests.len());
-            for (source, items) in requests {
-                let mut outcomes = Vec::with_capacity(items.len());
-                for it in *items {
-                    let status = if it.job_key.is_some() { "queued" } else { "ignored" };
-                    let pk: Option<i64> = sqlx::query_scalar(sql)
-                        .bind(*source)
-                        .bind(&it.event_id)
-                        .bind(&it.event_type)
-                        .bind(&it.job_key)
-                        .bind(&it.user_key)
-                        .bind(it.occurred_at)
-                        .bind(now_ms)
-                        .bind(&it.payload)
-                        .bind(status)
-                        .bind(it.replay_of)
-                        .bind(&it.request_id)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    let status = match (pk, it.job_key.is_some()) {
-                        (None, _) => IngestStatus::Duplicate,
-                        (Some(_), true) => IngestStatus::Queued,
-                        (Some(_), false) => IngestStatus::Ignored,
-                    };
-                    outcomes.push(IngestOutcome { event_id: it.event_id.clone(), status, pk });
-                }
-                all.push(outcomes);
+            for &(r, i) in &order {
+                let (source, items) = requests[r];
+                let it = &items[i];
+                let status = if it.job_key.is_some() { "queued" } else { "ignored" };
+                pks[r][i] = sqlx::query_scalar(sql)
+                    .bind(source)
+                    .bind(&it.event_id)
+                    .bind(&it.event_type)
+                    .bind(&it.job_key)
+                    .bind(&it.user_key)
+                    .bind(it.occurred_at)
+                    .bind(now_ms)
+                    .bind(&it.payload)
+                    .bind(status)
+                    .bind(it.replay_of)
+                    .bind(&it.request_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
-            Ok(all)
-        })
+        });
+        Ok(requests
+            .iter()
+            .zip(pks)
+            .map(|((_, items), pks)| {
+                items
+                    .iter()
+                    .zip(pks)
+                    .map(|(it, pk)| {
+                        let status = match (pk, it.job_key.is_some()) {
+                            (None, _) => IngestStatus::Duplicate,
+                            (Some(_), true) => IngestStatus::Queued,
+                            (Some(_), false) => IngestStatus::Ignored,
+                        };
+                        IngestOutcome {
+                            event_id: it.event_id.clone(),
+                            status,
+                            pk,
+                        }
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     /// Counts stored events by status (for tests, metrics and the crash test).

@@ -53,18 +53,95 @@ const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', lease_until = 
      RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
      request_id";
 
-// PostgreSQL: the candidate key is taken with a transaction-scoped advisory lock on its hash,
-// so two replicas never claim the same key at once; SKIP LOCKED skips rows others hold.
-const CLAIM_PG: &str = "WITH pick AS ( \
-       SELECT e.job_key FROM events e WHERE e.status = 'queued' AND e.run_at_ms <= $3 \
-       AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key AND r.status = 'running') \
-       AND pg_try_advisory_xact_lock(hashtext(e.job_key)) \
-       ORDER BY e.run_at_ms, e.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-     UPDATE events SET status = 'running', lease_until = $1, lease_owner = $2, \
-       attempts = attempts + 1, updated_ms = $3 \
-     WHERE status = 'queued' AND run_at_ms <= $3 AND job_key = (SELECT job_key FROM pick) \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
-     request_id";
+// PostgreSQL, several replicas. A claim is one READ COMMITTED transaction of short statements:
+//
+// 1. `PG_CANDIDATES` reads the oldest due events whose key shows no running event, and keeps
+//    their distinct keys in order. This read is only a hint: it may be stale by the time it
+//    is used.
+// 2. For each candidate key, `PG_TRY_KEY` takes a transaction-scoped advisory lock on the key
+//    (class `LOCK_CLASS_JOB`). It never waits: a key another claimer holds is skipped.
+// 3. `PG_CLAIM_KEY` then marks the key's due events running, unless one is running already.
+//    Being a NEW statement, it reads a snapshot taken AFTER the lock was granted, and
+//    PostgreSQL releases a transaction's locks only after its commit is visible: so it sees
+//    every claim of this key ever committed (all were made under the same lock) and the
+//    `NOT EXISTS` check is exact. (A single statement that took the lock in its WHERE would
+//    check with a snapshot older than the lock and could start a second job of a user whose
+//    first claim committed meanwhile.) `FOR UPDATE SKIP LOCKED` skips rows another statement
+//    is changing (the reaper, a replay); they wait for the next claim of the key.
+// The first key that yields rows is committed, which releases the locks. No statement waits
+// for a lock, so claims cannot deadlock. Two keys whose hashes collide only skip each other.
+const PG_CANDIDATES: &str = "SELECT e.job_key FROM events e \
+     WHERE e.status = 'queued' AND e.run_at_ms <= $1 \
+     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key AND r.status = 'running') \
+     ORDER BY e.run_at_ms, e.id LIMIT $2";
+const PG_TRY_KEY: &str = "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
+const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', lease_until = $1, \
+     lease_owner = $2, attempts = attempts + 1, updated_ms = $3 \
+     WHERE id IN (SELECT id FROM events WHERE job_key = $4 AND status = 'queued' \
+       AND run_at_ms <= $3 FOR UPDATE SKIP LOCKED) \
+     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = $4 AND r.status = 'running') \
+     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms";
+/// Candidate events read per claim, and distinct keys tried at most.
+const PG_CANDIDATE_ROWS: i64 = 256;
+const PG_MAX_KEYS_TRIED: usize = 16;
+
+/// Advisory lock classes (the two-key form, apart from the migration lock's one-key form):
+/// a job key being claimed, a Domo group being created.
+pub(crate) const LOCK_CLASS_JOB: i32 = 0x6467_7301;
+pub(crate) const LOCK_CLASS_GROUP: i32 = 0x6467_7302;
+
+async fn claim_pg(
+    pool: &sqlx::PgPool,
+    owner: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+) -> Result<Vec<(String, ClaimedEvent)>, StoreError> {
+    let mut tx = pool.begin().await?;
+    // The argument above needs a fresh snapshot per statement, whatever the server's default.
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *tx)
+        .await?;
+    let rows: Vec<String> = sqlx::query_scalar(PG_CANDIDATES)
+        .bind(now_ms)
+        .bind(PG_CANDIDATE_ROWS)
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut keys: Vec<String> = Vec::new();
+    for k in rows {
+        if !keys.contains(&k) {
+            keys.push(k);
+        }
+        if keys.len() == PG_MAX_KEYS_TRIED {
+            break;
+        }
+    }
+    for key in keys {
+        let locked: bool = sqlx::query_scalar(PG_TRY_KEY)
+            .bind(LOCK_CLASS_JOB)
+            .bind(&key)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !locked {
+            continue;
+        }
+        let claimed = sqlx::query(PG_CLAIM_KEY)
+            .bind(lease_until_ms)
+            .bind(owner)
+            .bind(now_ms)
+            .bind(&key)
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|r| row_to_claimed(&r))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !claimed.is_empty() {
+            tx.commit().await?;
+            return Ok(claimed);
+        }
+    }
+    tx.rollback().await?;
+    Ok(Vec::new())
+}
 
 impl Store {
     /// Claims the due events of one job key not held by anyone, under a lease until
@@ -85,20 +162,7 @@ impl Store {
                 .into_iter()
                 .map(|r| row_to_claimed(&r))
                 .collect::<Result<Vec<_>, _>>()?,
-            Store::Postgres(p) => {
-                let mut tx = p.pool.begin().await?;
-                let rows = sqlx::query(CLAIM_PG)
-                    .bind(lease_until_ms)
-                    .bind(owner)
-                    .bind(now_ms)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .into_iter()
-                    .map(|r| row_to_claimed(&r))
-                    .collect::<Result<Vec<_>, _>>()?;
-                tx.commit().await?;
-                rows
-            }
+            Store::Postgres(p) => claim_pg(&p.pool, owner, now_ms, lease_until_ms).await?,
         };
         let Some(job_key) = rows.first().map(|(k, _)| k.clone()) else {
             return Ok(None);
@@ -110,6 +174,21 @@ impl Store {
             job_key,
             events,
         }))
+    }
+
+    /// Extends the lease of a claim still held by `owner`; 0 when the lease was lost (it
+    /// expired and the reaper took the events back).
+    pub async fn renew_lease(
+        &self,
+        owner: &str,
+        lease_until_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, pool, sql = "UPDATE events SET lease_until = $2, updated_ms = $3 \
+            WHERE lease_owner = $1 AND status = 'running'" => {
+            Ok(sqlx::query(sql).bind(owner).bind(lease_until_ms).bind(now_ms)
+                .execute(pool).await?.rows_affected())
+        })
     }
 
     /// Marks every event of the claim done.
@@ -187,9 +266,22 @@ impl Store {
 
     /// Returns to the queue every event whose lease expired (its worker died), so another
     /// worker picks it up.
+    /// On PostgreSQL rows locked by a transaction in progress (a job finishing) are skipped,
+    /// so a reaper never waits on one.
     pub async fn reap_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        on_pool!(self, pool, sql = "UPDATE events SET status = 'queued', lease_owner = NULL, \
-            lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1" => {
+        let sql = match self {
+            Store::Sqlite(_) => {
+                "UPDATE events SET status = 'queued', lease_owner = NULL, \
+                lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1"
+            }
+            Store::Postgres(_) => {
+                "UPDATE events SET status = 'queued', lease_owner = NULL, \
+                lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1 \
+                AND id IN (SELECT id FROM events WHERE status = 'running' AND lease_until <= $1 \
+                FOR UPDATE SKIP LOCKED)"
+            }
+        };
+        on_pool!(self, pool, sql = sql => {
             Ok(sqlx::query(sql).bind(now_ms).execute(pool).await?.rows_affected())
         })
     }

@@ -88,7 +88,8 @@ const OUTCOME_DEAD: &str = "UPDATE events SET status = 'dead', lease_owner = NUL
 
 impl Store {
     /// Writes a job's state, memberships, audit entries and outcome in one transaction.
-    /// Returns how many events the outcome touched (0 if the lease was lost meanwhile).
+    /// Returns how many events the outcome touched: 0 if the lease was lost meanwhile, and then
+    /// only the audit entries are written.
     pub async fn finish_job(&self, r: &JobResult, now_ms: i64) -> Result<u64, StoreError> {
         macro_rules! q {
             ($t:expr) => {
@@ -97,7 +98,20 @@ impl Store {
         }
         on_pool!(self, pool, _unused = "" => {
             let mut tx = pool.begin().await?;
-            if let Some(u) = &r.user {
+            // The outcome first: when the lease was lost (the job expired and another worker
+            // may hold the user now), the user's state and memberships are left to that
+            // worker; only the audit of the calls made is kept.
+            let touched = match &r.outcome {
+                JobOutcome::Done => sqlx::query(q!(OUTCOME_DONE)).bind(&r.owner).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+                JobOutcome::Retry { run_at_ms, error } => sqlx::query(q!(OUTCOME_RETRY))
+                    .bind(&r.owner).bind(run_at_ms).bind(error).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+                JobOutcome::Dead { reason } => sqlx::query(q!(OUTCOME_DEAD))
+                    .bind(&r.owner).bind(reason).bind(now_ms)
+                    .execute(&mut *tx).await?.rows_affected(),
+            };
+            if let Some(u) = r.user.as_ref().filter(|_| touched > 0) {
                 sqlx::query(q!(UPSERT_USER))
                     .bind(&u.user_key).bind(&u.state).bind(u.domo_user_id).bind(i64::from(u.synced))
                     .bind(u.last_event).bind(now_ms)
@@ -125,16 +139,6 @@ impl Store {
                     .bind(a.http_status).bind(&a.outcome).bind(&a.error).bind(a.duration_ms)
                     .execute(&mut *tx).await?;
             }
-            let touched = match &r.outcome {
-                JobOutcome::Done => sqlx::query(q!(OUTCOME_DONE)).bind(&r.owner).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-                JobOutcome::Retry { run_at_ms, error } => sqlx::query(q!(OUTCOME_RETRY))
-                    .bind(&r.owner).bind(run_at_ms).bind(error).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-                JobOutcome::Dead { reason } => sqlx::query(q!(OUTCOME_DEAD))
-                    .bind(&r.owner).bind(reason).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-            };
             tx.commit().await?;
             Ok(touched)
         })
@@ -205,9 +209,13 @@ impl Store {
         on_pool!(self, pool, sql = "INSERT INTO domo_groups (name_key, name, domo_id, is_default, updated_ms) \
             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name_key) DO UPDATE SET name = excluded.name, \
             domo_id = excluded.domo_id, is_default = excluded.is_default, updated_ms = excluded.updated_ms" => {
+            // In key order, so replicas refreshing at once lock rows in one order (no deadlock).
+            let mut sorted: Vec<_> = groups.iter().map(|(n, id, d)| (n.to_lowercase(), n, id, d)).collect();
+            sorted.sort();
+            sorted.dedup_by(|a, b| a.0 == b.0);
             let mut tx = pool.begin().await?;
-            for (name, id, is_default) in groups {
-                sqlx::query(sql).bind(name.to_lowercase()).bind(name).bind(id).bind(i64::from(*is_default))
+            for (key, name, id, is_default) in sorted {
+                sqlx::query(sql).bind(key).bind(name).bind(id).bind(i64::from(*is_default))
                     .bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -240,8 +248,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         on_pool!(self, pool, sql = "INSERT INTO domo_users (email_key, domo_id, updated_ms) VALUES ($1, $2, $3) \
             ON CONFLICT (email_key) DO UPDATE SET domo_id = excluded.domo_id, updated_ms = excluded.updated_ms" => {
+            // In key order, so replicas refreshing at once lock rows in one order (no deadlock).
+            let mut sorted: Vec<&(String, i64)> = users.iter().collect();
+            sorted.sort();
+            sorted.dedup_by(|a, b| a.0 == b.0);
             let mut tx = pool.begin().await?;
-            for (email, id) in users {
+            for (email, id) in sorted {
                 sqlx::query(sql).bind(email).bind(id).bind(now_ms).execute(&mut *tx).await?;
             }
             tx.commit().await?;
@@ -339,7 +351,8 @@ impl Store {
             Store::Sqlite(_) => Ok(GroupCreationLock { _pg: None }),
             Store::Postgres(p) => {
                 let mut tx = p.pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtext('group:' || $1))")
+                sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                    .bind(super::jobs::LOCK_CLASS_GROUP)
                     .bind(name_key)
                     .execute(&mut *tx)
                     .await?;

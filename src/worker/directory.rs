@@ -109,6 +109,32 @@ impl Directory {
             || lock(&self.groups).get(&key).is_some_and(|g| g.managed)
     }
 
+    /// Takes up the managed marks that other replicas stored, when one of `names` is not
+    /// known here as managed or protected: a group another replica created (or used for a
+    /// rule) is managed by this one too, so an offboarding here removes the user from it.
+    pub async fn reload_marks_if_unknown<'a>(
+        &self,
+        mut names: impl Iterator<Item = &'a String>,
+    ) -> Result<(), StoreError> {
+        if !names.any(|n| !self.is_managed(n) && !self.is_protected(n)) {
+            return Ok(());
+        }
+        let rows = self.store.domo_groups().await?;
+        let mut groups = lock(&self.groups);
+        for g in rows.into_iter().filter(|g| g.managed) {
+            let e = groups
+                .entry(name_key(&g.name))
+                .or_insert_with(|| GroupInfo {
+                    id: g.domo_id,
+                    name: g.name.clone(),
+                    managed: true,
+                    is_default: g.is_default,
+                });
+            e.managed = true;
+        }
+        Ok(())
+    }
+
     /// Domo's default group and configured protected groups.
     pub fn is_protected(&self, name: &str) -> bool {
         let key = name_key(name);

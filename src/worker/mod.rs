@@ -130,7 +130,7 @@ impl Worker {
         &self,
         abort: &CancellationToken,
     ) -> Result<Outcome, crate::store::StoreError> {
-        let owner = uuid::Uuid::new_v4().to_string();
+        let owner = format!("{}:{}", owner_prefix(), uuid::Uuid::new_v4().simple());
         let now = now_ms();
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
         let Some(claimed) = self
@@ -142,13 +142,45 @@ impl Worker {
         };
         metrics::counter!(crate::prometheus::JOB_ATTEMPTS).increment(1);
         let key = claimed.job_key.clone();
-        tokio::select! {
-            r = self.work(claimed) => r?,
+        // Keep the lease while the job runs, so that only a dead worker's job is taken over.
+        // The renewal runs in its own task: awaiting it in between polls of the job could
+        // pause the job inside its finishing transaction, whose row locks the renewal then
+        // waits for (a deadlock PostgreSQL cannot see, which also stalls every reaper).
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let renewer = {
+            let (store, owner) = (self.store.clone(), claimed.owner.clone());
+            let every = (self.settings.lease / 3).max(Duration::from_millis(100));
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => return,
+                        () = tokio::time::sleep(every) => {}
+                    }
+                    let now = now_ms();
+                    match store
+                        .renew_lease(&owner, now.saturating_add(lease_ms), now)
+                        .await
+                    {
+                        Ok(0) => {
+                            tracing::warn!("the job's lease was lost; another worker may run it")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not renew the job's lease"),
+                    }
+                }
+            })
+        };
+        let result = tokio::select! {
+            r = self.work(claimed) => r,
             () = abort.cancelled() => {
-                let n = self.store.release_claim(&owner, now_ms()).await?;
-                tracing::warn!(job.key = %key, events = n, "shutdown deadline: released the job in hand");
+                self.store.release_claim(&owner, now_ms()).await.map(|n| {
+                    tracing::warn!(job.key = %key, events = n, "shutdown deadline: released the job in hand");
+                })
             }
-        }
+        };
+        let _ = stop.send(());
+        let _ = renewer.await;
+        result?;
         Ok(Outcome::Worked)
     }
 
@@ -160,6 +192,21 @@ impl Worker {
         }
         Ok(n)
     }
+}
+
+/// Names this process in lease owners (`<host>/<pid>:<uuid>`), so that an operator looking at
+/// running jobs (and the replica test) can tell which replica holds them.
+fn owner_prefix() -> &'static str {
+    static PREFIX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        format!("{host}/{}", std::process::id())
+    });
+    &PREFIX
 }
 
 /// The clock, in unix milliseconds: the one place the worker reads it.

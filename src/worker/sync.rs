@@ -143,6 +143,9 @@ impl Worker {
             .map(|d| (name_key(&d.domo_group), d.rule))
             .collect();
         let current_names: BTreeSet<String> = current.values().map(|(_, n)| n.clone()).collect();
+        self.directory
+            .reload_marks_if_unknown(current_names.iter())
+            .await?;
         let p = plan(
             &desired_names,
             &current_names,

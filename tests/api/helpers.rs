@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+pub use crate::db::{Backend, TestDb, backend, pg_admin_url_or_skip};
+
 /// Current and previous Standard Webhooks secrets of the `sw` source (rotation).
 pub const SW_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const SW_OLD_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
@@ -59,6 +61,8 @@ pub struct Options {
     pub max_attempts: u32,
     pub user_wait_secs: u64,
     pub token_ttl_secs: u64,
+    /// The store URL; `spawn_app_with` sets it to a fresh database of the pass's backend.
+    pub store_url: Option<String>,
 }
 
 impl Default for Options {
@@ -76,6 +80,7 @@ impl Default for Options {
             max_attempts: 6,
             user_wait_secs: 2,
             token_ttl_secs: 3600,
+            store_url: None,
         }
     }
 }
@@ -90,6 +95,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub config: Config,
     _dir: tempfile::TempDir,
+    /// Dropped after the app is told to stop (a PostgreSQL test database is dropped with it).
+    pub db: TestDb,
     stop: Option<oneshot::Sender<()>>,
     sim_stop: Option<oneshot::Sender<()>>,
 }
@@ -120,7 +127,7 @@ max_body_bytes = {max_body}
 request_timeout_secs = 10
 
 [store]
-url = "sqlite://{db}"
+url = "{db}"
 group_commit = {group_commit}
 
 [domo]
@@ -171,7 +178,10 @@ secrets = ["{CLERK_SECRET}"]
 {api_tokens}
 "#,
         max_body = o.max_body_bytes,
-        db = dir.join("test.db").display(),
+        db = o
+            .store_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", dir.join("test.db").display())),
         group_commit = o.group_commit,
         dry_run = o.dry_run,
         create_missing = o.create_missing_users,
@@ -184,8 +194,10 @@ secrets = ["{CLERK_SECRET}"]
 }
 
 /// Starts a simulator and the service.
-pub async fn spawn_app_with(o: Options) -> TestApp {
+pub async fn spawn_app_with(mut o: Options) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDb::create(dir.path()).await;
+    o.store_url = Some(db.url.clone());
     let sim = Simulator::new(SimConfig {
         users: o
             .users
@@ -232,6 +244,7 @@ pub async fn spawn_app_with(o: Options) -> TestApp {
         client: reqwest::Client::new(),
         config,
         _dir: dir,
+        db,
         stop: Some(stop),
         sim_stop: Some(sim_stop),
     }
@@ -301,6 +314,19 @@ impl TestApp {
         let text = resp.text().await.unwrap_or_default();
         assert_eq!(status, 202, "{text}");
         assert!(text.contains("\"queued\""), "not queued: {text}");
+    }
+
+    /// Stops the service (HTTP and workers) and waits until it has, leaving the simulator and
+    /// the database up, so that another replica can carry on.
+    pub async fn stop_service(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        // The app closes its store last, after its workers have stopped.
+        self.wait_until("the service to stop", || async {
+            self.store.ping().await.is_err()
+        })
+        .await;
     }
 
     /// The simulator's state.

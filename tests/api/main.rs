@@ -1,11 +1,14 @@
 //! The integration tests: one binary. Each test starts the real service on port 0 against the
-//! real Domo simulator over TCP, with a fresh SQLite database, and drives it by HTTP.
+//! real Domo simulator over TCP, with a fresh database, and drives it by HTTP. The store is
+//! SQLite by default; `TEST_STORE_BACKEND=postgres` (with `TEST_DATABASE_URL`) runs the same
+//! tests on PostgreSQL, each on a database of its own.
 
 mod api_auth;
 mod api_users;
 mod api_v1;
 mod cli;
 mod crash;
+mod db;
 mod demo;
 mod docs;
 mod faults;
@@ -13,11 +16,14 @@ mod health;
 mod helpers;
 mod metrics;
 mod openapi;
+mod replica_state;
+mod replicas;
 mod resilience;
 mod robustness;
 mod scale;
 mod secrets;
 mod shutdown;
 mod sim_helpers;
+mod store;
 mod sync;
 mod webhooks;
