@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domo_group_sync::app::Application;
-use domo_group_sync::config::{Config, ConfigInput, Secret, SourceConfig};
+use domo_group_sync::config::{Config, ConfigInput, Format, Scheme, Secret, SourceConfig};
 use domo_group_sync::sim::{SeedUser, SimConfig, SimState, Simulator};
 use domo_group_sync::store::Store;
 use domo_group_sync::worker::Worker;
@@ -409,6 +409,19 @@ pub fn sign_with(
     domo_group_sync::signature::sign(src, secret, body.as_bytes(), now, msg_id).expect("sign")
 }
 
+/// A source config for ad-hoc signing in tests.
+pub fn adhoc_source(scheme: Scheme, secret: &str) -> SourceConfig {
+    SourceConfig {
+        name: "adhoc".into(),
+        format: Format::Canonical,
+        scheme,
+        secrets: vec![Secret::new(secret)],
+        tolerance_secs: 300,
+        header: "Authorization".into(),
+        hmac: None,
+    }
+}
+
 /// Reads a JSON body.
 pub async fn json_body(resp: reqwest::Response) -> Value {
     resp.json().await.expect("json body")
@@ -490,6 +503,7 @@ pub async fn spawn_binary(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the service did not start");
+}
 
 /// Bearer tokens of the internal API configured in every test app: one with every scope, and
 /// one lacking each scope (scopes are independent).

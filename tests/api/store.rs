@@ -37,6 +37,7 @@ fn item(id: &str, user: &str) -> IngestItem {
         occurred_at: Some(1),
         payload: Some("{}".to_owned()),
         replay_of: None,
+        request_id: None,
     }
 }
 

@@ -328,6 +328,7 @@ pub async fn replay_event(
         occurred_at: row.occurred_at,
         payload: Some(payload),
         replay_of: Some(id),
+        request_id: None,
     };
     let outcomes = state
         .ingestor
