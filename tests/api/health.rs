@@ -63,6 +63,14 @@ async fn readyz_is_503_when_no_domo_token_can_be_had() {
         .find(|c| c["name"] == "store")
         .expect("a store check");
     assert_eq!(store["status"], "ok");
+    // The probe for taking webhook traffic checks the store alone: a Domo outage must not
+    // stop the service from queueing events.
+    let store_only = client
+        .get(format!("{base}/readyz?only=store"))
+        .send()
+        .await
+        .expect("readyz?only=store");
+    assert_eq!(store_only.status(), 200);
 }
 
 #[tokio::test]
