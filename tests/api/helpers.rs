@@ -61,6 +61,8 @@ pub struct Options {
     pub max_attempts: u32,
     pub user_wait_secs: u64,
     pub token_ttl_secs: u64,
+    /// `server.request_timeout_secs`.
+    pub request_timeout_secs: u64,
     /// The store URL; `spawn_app_with` sets it to a fresh database of the pass's backend.
     pub store_url: Option<String>,
 }
@@ -80,6 +82,7 @@ impl Default for Options {
             max_attempts: 6,
             user_wait_secs: 2,
             token_ttl_secs: 3600,
+            request_timeout_secs: 10,
             store_url: None,
         }
     }
@@ -124,7 +127,7 @@ pub fn config_toml(dir: &std::path::Path, sim: SocketAddr, o: &Options) -> Strin
 [server]
 listen = "127.0.0.1:0"
 max_body_bytes = {max_body}
-request_timeout_secs = 10
+request_timeout_secs = {request_timeout}
 
 [store]
 url = "{db}"
@@ -188,6 +191,7 @@ secrets = ["{CLERK_SECRET}"]
         user_wait = o.user_wait_secs,
         concurrency = o.worker_concurrency,
         max_attempts = o.max_attempts,
+        request_timeout = o.request_timeout_secs,
         rules = o.rules,
         api_tokens = api_tokens_toml(),
     )

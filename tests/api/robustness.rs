@@ -149,3 +149,45 @@ async fn deeply_nested_json_is_refused_cleanly() {
         200
     );
 }
+
+#[tokio::test]
+async fn a_slow_loris_body_is_cut_off_with_408() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Options {
+        request_timeout_secs: 1,
+        ..Options::default()
+    })
+    .await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connect");
+    let head = "POST /webhooks/sw HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{";
+    stream.write_all(head.as_bytes()).await.expect("write");
+    // The body never finishes: the server must give up after server.request_timeout_secs.
+    let mut answer = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            }
+            if answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                return;
+            }
+        }
+    };
+    let bounded = tokio::time::timeout(std::time::Duration::from_secs(20), read).await;
+    assert!(bounded.is_ok(), "the server kept a slow request open");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "answer: {text}");
+    assert_eq!(
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("alive")
+            .status(),
+        200
+    );
+}
