@@ -3,7 +3,6 @@
 //! event.
 
 use serde_json::{Value, json};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::helpers::TestApp;
 
@@ -97,25 +96,17 @@ impl TestApp {
 
     /// The stored status, last error and attempts of an event.
     pub async fn event_row(&self, source: &str, event_id: &str) -> Option<EventRow> {
-        let url = self.config.store.url.expose().to_owned();
-        let path = url.trim_start_matches("sqlite://");
-        let pool = SqlitePool::connect_with(SqliteConnectOptions::new().filename(path))
+        let pk = self
+            .store
+            .find_event(source, event_id)
             .await
-            .expect("open the test database");
-        let row: Option<(i64, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT id, status, last_error, attempts FROM events WHERE source = ? AND event_id = ?",
-        )
-        .bind(source)
-        .bind(event_id)
-        .fetch_optional(&pool)
-        .await
-        .expect("query events");
-        pool.close().await;
-        row.map(|(pk, status, last_error, attempts)| EventRow {
+            .expect("query events")?;
+        let row = self.store.get_event(pk).await.expect("query events")?;
+        Some(EventRow {
             pk,
-            status,
-            last_error,
-            attempts,
+            status: row.status,
+            last_error: row.last_error,
+            attempts: row.attempts,
         })
     }
 
