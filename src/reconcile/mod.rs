@@ -30,6 +30,7 @@ pub use report::{JobFailure, RunJobs, RunReport};
 
 use crate::config::ReconcileConfig;
 use crate::domo::{DomoClient, DomoError};
+use crate::prometheus as prom;
 use crate::rules::{RuleSet, name_key};
 use crate::state::UserState;
 use crate::store::{IngestItem, RECONCILE_SOURCE, Store, StoreError};
@@ -131,6 +132,7 @@ impl Reconciler {
                     self.store
                         .finish_run(id, "failed", None, Some(&msg), now_ms())
                         .await?;
+                    metrics::counter!(prom::RECONCILE_RUNS, "status" => "failed").increment(1);
                     return self.report(id).await?.ok_or(ReconcileError::Store(
                         StoreError::Corrupt("the run vanished".into()),
                     ));
@@ -149,6 +151,7 @@ impl Reconciler {
         self.store
             .finish_run(id, status, Some(&json), None, now_ms())
             .await?;
+        record_metrics(status, &plan);
         tracing::info!(
             run = id,
             status,
@@ -181,6 +184,7 @@ impl Reconciler {
         if !self.store.approve_run(id, by, now_ms()).await? {
             return Ok(None);
         }
+        record_repairs(&plan);
         Ok(self.report(id).await?)
     }
 
@@ -300,6 +304,30 @@ impl Reconciler {
         self.notify.notify_waiters();
         Ok(())
     }
+}
+
+/// A finished run's metrics: its status, the drift found, repairs queued, last success.
+fn record_metrics(status: &'static str, plan: &ReconcilePlan) {
+    metrics::counter!(prom::RECONCILE_RUNS, "status" => status).increment(1);
+    let t = &plan.totals;
+    for (kind, n) in [
+        ("add", t.add),
+        ("remove", t.remove),
+        ("unknown", t.unknown),
+        ("create", t.create),
+    ] {
+        metrics::gauge!(prom::RECONCILE_DRIFT, "kind" => kind).set(n as f64);
+    }
+    if status == "queued" {
+        record_repairs(plan);
+    }
+    metrics::gauge!(prom::RECONCILE_LAST_SUCCESS).set(now_ms() as f64 / 1000.0);
+}
+
+fn record_repairs(plan: &ReconcilePlan) {
+    let removed = plan.removals();
+    metrics::counter!(prom::RECONCILE_REPAIRS, "kind" => "add").increment(plan.totals.add as u64);
+    metrics::counter!(prom::RECONCILE_REPAIRS, "kind" => "remove").increment(removed as u64);
 }
 
 fn now_ms() -> i64 {

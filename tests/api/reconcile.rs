@@ -154,6 +154,23 @@ async fn hand_edits_are_found_by_a_dry_run_and_repaired_by_an_apply() {
     assert_eq!(again["plan"]["totals"]["remove"], 0, "{again}");
     let (_, list) = call(&app, Method::GET, "/api/v1/reconcile/runs", None).await;
     assert_eq!(list["runs"].as_array().map(Vec::len), Some(3));
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for series in [
+        "dgs_reconcile_runs_total{status=\"queued\"}",
+        "dgs_reconcile_repairs_queued_total{kind=\"remove\"}",
+        "dgs_reconcile_last_success_timestamp_seconds",
+        "dgs_reconcile_drift{kind=\"add\"}",
+    ] {
+        assert!(metrics.contains(series), "{series} missing");
+    }
 
     // Why is Ada in Finance, and why is Grace not?
     let (status, ex) = call(
