@@ -80,7 +80,7 @@ const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', lease_until = 
      WHERE id IN (SELECT id FROM events WHERE job_key = $4 AND status = 'queued' \
        AND run_at_ms <= $3 FOR UPDATE SKIP LOCKED) \
      AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = $4 AND r.status = 'running') \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms";
+     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, request_id";
 /// Candidate events read per claim, and distinct keys tried at most.
 const PG_CANDIDATE_ROWS: i64 = 256;
 const PG_MAX_KEYS_TRIED: usize = 16;
