@@ -117,6 +117,13 @@ impl Reconciler {
         apply: bool,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<RunReport, ReconcileError> {
+        let interrupted = self.store.fail_interrupted_runs(now_ms()).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                runs = interrupted,
+                "marked runs interrupted by a stop as failed"
+            );
+        }
         let id = self.store.insert_run(started_by, apply, now_ms()).await?;
         progress(Progress::Started { run: id });
         let planned = self.plan(id, progress).await;

@@ -86,6 +86,16 @@ impl Store {
         Ok(())
     }
 
+    /// Marks runs left `running` by a process that stopped mid-run as failed (call only while
+    /// holding the lease: then no run is really running). Returns how many.
+    pub async fn fail_interrupted_runs(&self, now_ms: i64) -> Result<u64, StoreError> {
+        on_pool!(self, pool, sql = "UPDATE reconcile_runs SET status = 'failed', finished_ms = $1, \
+            error = 'interrupted: the process stopped before the run finished; nothing was queued' \
+            WHERE status = 'running'" => {
+            Ok(sqlx::query(sql).bind(now_ms).execute(pool).await?.rows_affected())
+        })
+    }
+
     /// Records the start of a run; returns its id.
     pub async fn insert_run(
         &self,

@@ -332,10 +332,11 @@ async fn the_cli_prints_a_dry_run_and_applies_with_apply() {
 
     // The CLI on the same store and simulator as the running service.
     let dir = tempfile::tempdir().expect("tempdir");
-    let o = Options::default();
-    let own_db = format!("sqlite://{}", dir.path().join("test.db").display());
-    let toml = crate::helpers::config_toml(dir.path(), app.sim_addr, &o)
-        .replace(&own_db, app.config.store.url.expose());
+    let o = Options {
+        store_url: Some(app.config.store.url.expose().to_owned()),
+        ..Options::default()
+    };
+    let toml = crate::helpers::config_toml(dir.path(), app.sim_addr, &o);
     let path = dir.path().join("config.toml");
     std::fs::write(&path, toml).expect("write config");
     let run = |apply: bool| {
@@ -371,4 +372,34 @@ async fn the_cli_prints_a_dry_run_and_applies_with_apply() {
     assert!(stdout.contains("(apply): queued"), "{stdout}");
     app.wait_idle().await;
     assert_eq!(groups(&app, ADA), ["Marketing"]);
+}
+
+#[tokio::test]
+async fn the_schedule_applies_a_reconcile_and_a_run_cut_short_is_marked_failed() {
+    let app = app_with("interval_secs = 1").await;
+    onboard(&app, ADA, &["Marketing"]).await;
+    app.wait_idle().await;
+    // A run a killed process left behind.
+    let stale = app.store.insert_run("cli", true, 0).await.expect("insert");
+    hand_remove(&app, group_id(&app, "Marketing"), app.sim_user_id(ADA)).await;
+
+    app.wait_until("a scheduled run to repair Ada", || async {
+        groups(&app, ADA) == ["Marketing"]
+    })
+    .await;
+    let (_, list) = call(&app, Method::GET, "/api/v1/reconcile/runs", None).await;
+    let runs = list["runs"].as_array().cloned().unwrap_or_default();
+    assert!(
+        runs.iter()
+            .any(|r| r["started_by"] == "schedule" && r["status"] == "queued"),
+        "{list}"
+    );
+    let (_, old) = call(
+        &app,
+        Method::GET,
+        &format!("/api/v1/reconcile/runs/{stale}"),
+        None,
+    )
+    .await;
+    assert_eq!(old["status"], "failed", "{old}");
 }
