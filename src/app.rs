@@ -26,6 +26,7 @@ use crate::config::{Config, Format, Scheme, Secret, SourceConfig};
 use crate::domo::{ClientSettings, DomoClient};
 use crate::error::{ApiError, ProblemKind};
 use crate::ingest::Ingestor;
+use crate::reconcile::Reconciler;
 use crate::rules::RuleSet;
 use crate::sim::{SeedUser, SimConfig, Simulator};
 use crate::store::Store;
@@ -46,6 +47,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     worker: Arc<Worker>,
+    reconciler: Arc<Reconciler>,
+    reconcile_every: Duration,
     store: Store,
     sim: Option<(Simulator, TcpListener)>,
     shutdown_timeout: Duration,
@@ -105,8 +108,6 @@ impl Application {
             client_secret,
         ))
         .map_err(|e| anyhow::anyhow!("cannot build the Domo client: {e}"))?;
-        let rules = RuleSet::compile(&config.rules)
-            .map_err(|p| anyhow::anyhow!("invalid rules: {}", p.join("; ")))?;
         let notify = Arc::new(Notify::new());
         let ingestor = Ingestor::start(
             store.clone(),
@@ -114,37 +115,7 @@ impl Application {
             config.store.max_batch,
             notify.clone(),
         );
-        let directory = Directory::load(
-            store.clone(),
-            domo.clone(),
-            rules.static_targets(),
-            BTreeSet::new(),
-            Duration::from_secs(10),
-        )
-        .await?;
-        let w = &config.worker;
-        let worker = Arc::new(Worker {
-            store: store.clone(),
-            domo: domo.clone(),
-            rules: Arc::new(rules),
-            directory: Arc::new(directory),
-            settings: WorkerSettings {
-                concurrency: w.concurrency,
-                retry: RetryPolicy {
-                    max_attempts: w.max_attempts,
-                    base: Duration::from_millis(w.backoff_base_ms),
-                    max: Duration::from_secs(w.backoff_max_secs),
-                },
-                lease: Duration::from_secs(w.lease_secs),
-                poll_interval: Duration::from_millis(w.poll_interval_ms),
-                dry_run: config.domo.dry_run,
-                create_missing_users: config.domo.create_missing_users,
-                send_invite: config.domo.send_invite,
-                new_user_role: config.domo.new_user_role.clone(),
-                user_wait: Duration::from_secs(config.domo.user_wait_secs),
-            },
-            notify,
-        });
+        let (worker, reconciler) = build_worker(&config, &store, &domo, notify).await?;
         let sources = config
             .sources
             .iter()
@@ -167,6 +138,7 @@ impl Application {
             domo_ready,
             api_tokens: config.api.tokens.clone().into(),
             rules: worker.rules.clone(),
+            reconciler: reconciler.clone(),
         };
         let router = router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
@@ -176,6 +148,8 @@ impl Application {
             listener,
             router,
             worker,
+            reconciler,
+            reconcile_every: Duration::from_secs(config.reconcile.interval_secs),
             store,
             sim,
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
@@ -196,6 +170,11 @@ impl Application {
     /// The store (tests inspect it).
     pub fn store(&self) -> Store {
         self.store.clone()
+    }
+
+    /// The reconciler (tests and the CLI drive it directly).
+    pub fn reconciler(&self) -> Arc<Reconciler> {
+        self.reconciler.clone()
     }
 
     /// The worker (tests drive it directly).
@@ -220,6 +199,10 @@ impl Application {
         });
         let abort = CancellationToken::new();
         self.worker.spawn_with_abort(&tracker, &token, &abort);
+        if !self.reconcile_every.is_zero() {
+            let (r, every, t) = (self.reconciler.clone(), self.reconcile_every, token.clone());
+            tracker.spawn(crate::reconcile::schedule::run_every(r, every, t));
+        }
         let stop = token.clone();
         let mut server = tokio::spawn(
             axum::serve(self.listener, self.router)
@@ -270,6 +253,63 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// The workers and the reconciler over one store and Domo client (`serve` and the CLI's
+/// `reconcile` share this).
+pub async fn build_worker(
+    config: &Config,
+    store: &Store,
+    domo: &DomoClient,
+    notify: Arc<Notify>,
+) -> anyhow::Result<(Arc<Worker>, Arc<Reconciler>)> {
+    let rules = Arc::new(
+        RuleSet::compile(&config.rules)
+            .map_err(|p| anyhow::anyhow!("invalid rules: {}", p.join("; ")))?,
+    );
+    let protected: BTreeSet<String> = config.reconcile.protected_groups.iter().cloned().collect();
+    let directory = Arc::new(
+        Directory::load(
+            store.clone(),
+            domo.clone(),
+            rules.static_targets(),
+            protected,
+            Duration::from_secs(10),
+        )
+        .await?,
+    );
+    let w = &config.worker;
+    let worker = Arc::new(Worker {
+        store: store.clone(),
+        domo: domo.clone(),
+        rules: rules.clone(),
+        directory: directory.clone(),
+        settings: WorkerSettings {
+            concurrency: w.concurrency,
+            retry: RetryPolicy {
+                max_attempts: w.max_attempts,
+                base: Duration::from_millis(w.backoff_base_ms),
+                max: Duration::from_secs(w.backoff_max_secs),
+            },
+            lease: Duration::from_secs(w.lease_secs),
+            poll_interval: Duration::from_millis(w.poll_interval_ms),
+            dry_run: config.domo.dry_run,
+            create_missing_users: config.domo.create_missing_users,
+            send_invite: config.domo.send_invite,
+            new_user_role: config.domo.new_user_role.clone(),
+            user_wait: Duration::from_secs(config.domo.user_wait_secs),
+        },
+        notify: notify.clone(),
+    });
+    let reconciler = Arc::new(Reconciler {
+        store: store.clone(),
+        domo: domo.clone(),
+        rules,
+        directory,
+        settings: config.reconcile.clone(),
+        notify,
+    });
+    Ok((worker, reconciler))
 }
 
 impl DomoReadiness for DomoClient {

@@ -17,6 +17,7 @@ pub mod event;
 pub mod ingest;
 pub mod plan;
 pub mod prometheus;
+pub mod reconcile;
 pub mod rules;
 pub mod signature;
 pub mod sim;

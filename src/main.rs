@@ -38,6 +38,16 @@ enum Command {
         #[arg(long, env = "DGS_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Compare Domo's managed groups with the desired membership and print the plan; with
+    /// `--apply`, repair the drift (a plan over the removal cap is held for approval).
+    Reconcile {
+        /// The TOML configuration file.
+        #[arg(long, env = "DGS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Apply the plan (default: a dry run).
+        #[arg(long)]
+        apply: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -66,6 +76,13 @@ fn main() -> ExitCode {
             }
             Command::CheckConfig { config } => return Ok(cli::check_config(config.as_deref())),
             Command::Healthcheck(args) => return Ok(cli::healthcheck(&args)),
+            Command::Reconcile { config, apply } => {
+                domo_group_sync::telemetry::init(
+                    domo_group_sync::config::LogFormat::Compact,
+                    "warn",
+                );
+                return domo_group_sync::reconcile::cli::run(config.as_deref(), apply).await;
+            }
         }
         .map(|()| ExitCode::SUCCESS)
     });

@@ -44,6 +44,16 @@ pub const DOMO_DURATION: &str = "dgs_domo_request_duration_seconds";
 /// Domo access tokens obtained.
 pub const TOKEN_REFRESHES: &str = "dgs_domo_token_refreshes_total";
 
+/// Reconcile runs, by `status` (planned, held, queued, failed).
+pub const RECONCILE_RUNS: &str = "dgs_reconcile_runs_total";
+/// Drift the last reconcile found, by `kind` (add, remove, unknown, create).
+pub const RECONCILE_DRIFT: &str = "dgs_reconcile_drift";
+/// Membership changes reconciles queued for repair (applied or approved), by `kind` (add, remove).
+pub const RECONCILE_REPAIRS: &str = "dgs_reconcile_repairs_queued_total";
+/// When the last reconcile that read Domo completely finished (unix seconds); the time since
+/// is `time() - dgs_reconcile_last_success_timestamp_seconds`.
+pub const RECONCILE_LAST_SUCCESS: &str = "dgs_reconcile_last_success_timestamp_seconds";
+
 /// Label for requests that matched no route.
 const UNMATCHED: &str = "unmatched";
 /// Event states reported by `dgs_jobs`.
@@ -112,6 +122,20 @@ fn describe() {
     describe_counter!(DOMO_REQUESTS, "Domo API calls by operation and status");
     describe_histogram!(DOMO_DURATION, Unit::Seconds, "Domo API call latency");
     describe_counter!(TOKEN_REFRESHES, "Domo access tokens obtained");
+    describe_counter!(
+        RECONCILE_RUNS,
+        "Reconcile runs by status (held = over the removal cap)"
+    );
+    describe_gauge!(RECONCILE_DRIFT, "Drift the last reconcile found, by kind");
+    describe_counter!(
+        RECONCILE_REPAIRS,
+        "Membership changes queued by reconciles, by kind"
+    );
+    describe_gauge!(
+        RECONCILE_LAST_SUCCESS,
+        Unit::Seconds,
+        "When the last complete reconcile finished (unix time)"
+    );
 }
 
 /// Middleware: counts and times every request by its route template. Must be added with

@@ -33,6 +33,8 @@ pub struct AppState {
     pub api_tokens: Arc<[ApiToken]>,
     /// The compiled rules (for user views, plans and mapping checks).
     pub rules: Arc<RuleSet>,
+    /// Reconcile runs (admin API).
+    pub reconciler: Arc<crate::reconcile::Reconciler>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).
@@ -63,6 +65,7 @@ pub mod futures_like {
         (name = "groups", description = "Managed Domo groups"),
         (name = "plan", description = "What an event would do, without doing it"),
         (name = "sources", description = "Configured webhook sources"),
+        (name = "reconcile", description = "Compare Domo with the desired membership and repair the drift"),
         (name = "health", description = "Liveness and readiness")
     ),
     modifiers(&SecuritySchemes)

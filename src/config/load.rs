@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::raw::{
-    RawApi, RawDomo, RawLog, RawRule, RawServer, RawSource, RawStore, RawToken, RawWorker, Text,
+    RawApi, RawDomo, RawLog, RawReconcile, RawRule, RawServer, RawSource, RawStore, RawToken,
+    RawWorker, Text,
 };
 use super::types::*;
 
@@ -35,8 +36,16 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const TOP_LEVEL: [&str; 8] = [
-    "server", "store", "domo", "worker", "log", "sources", "rules", "api",
+const TOP_LEVEL: [&str; 9] = [
+    "server",
+    "store",
+    "domo",
+    "worker",
+    "log",
+    "sources",
+    "rules",
+    "api",
+    "reconcile",
 ];
 
 /// Where the configuration comes from: the file's text (if any) and the environment.
@@ -216,6 +225,7 @@ impl Cx<'_> {
         let worker: RawWorker = self.section(t.get("worker"), "worker");
         let log: RawLog = self.section(t.get("log"), "log");
         let api: RawApi = self.section(t.get("api"), "api");
+        let reconcile: RawReconcile = self.section(t.get("reconcile"), "reconcile");
         let raw_sources: Vec<Option<RawSource>> = self.list(t.get("sources"), "sources");
         let raw_rules: Vec<Option<RawRule>> = self.list(t.get("rules"), "rules");
         let tokens_value = toml::Value::Array(api.tokens);
@@ -264,6 +274,7 @@ impl Cx<'_> {
                 "worker.poll_interval_ms",
             ),
         };
+        let reconcile = self.reconcile(reconcile);
         let log = LogConfig {
             format: log.format.unwrap_or(LogFormat::Compact),
             level: log.level.map_or_else(|| "info".to_owned(), |t| t.0),
@@ -297,6 +308,7 @@ impl Cx<'_> {
             sources,
             rules,
             api: ApiConfig { tokens },
+            reconcile,
             demo: false,
         }
     }

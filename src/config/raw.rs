@@ -80,6 +80,16 @@ pub struct RawWorker {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawReconcile {
+    pub protected_groups: Option<Vec<Text>>,
+    pub remove_unknown: Option<bool>,
+    pub max_removals: Option<u64>,
+    pub max_removal_share: Option<f64>,
+    pub interval_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawLog {
     pub format: Option<LogFormat>,
     pub level: Option<Text>,

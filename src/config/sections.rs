@@ -1,10 +1,42 @@
 //! Validation of each section into its typed form (`impl Cx` continued from `load.rs`).
 
 use super::load::Cx;
-use super::raw::{RawDomo, RawHmac, RawRule, RawSource, RawStore, RawToken, Text};
+use super::raw::{RawDomo, RawHmac, RawReconcile, RawRule, RawSource, RawStore, RawToken, Text};
 use super::types::*;
 
 impl Cx<'_> {
+    pub(super) fn reconcile(&mut self, r: RawReconcile) -> ReconcileConfig {
+        let d = ReconcileConfig::default();
+        let share = r.max_removal_share.unwrap_or(d.max_removal_share);
+        if !(0.0..=1.0).contains(&share) {
+            self.err(format!(
+                "reconcile.max_removal_share: `{share}` must be between 0 and 1 (a share of the group)"
+            ));
+        }
+        let mut protected = Vec::new();
+        for (i, t) in r
+            .protected_groups
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            if t.0.trim().is_empty() {
+                self.err(format!(
+                    "reconcile.protected_groups[{i}]: must not be empty"
+                ));
+            } else {
+                protected.push(t.0);
+            }
+        }
+        ReconcileConfig {
+            protected_groups: protected,
+            remove_unknown: r.remove_unknown.unwrap_or(d.remove_unknown),
+            max_removals: r.max_removals.unwrap_or(d.max_removals),
+            max_removal_share: share.clamp(0.0, 1.0),
+            interval_secs: r.interval_secs.unwrap_or(d.interval_secs),
+        }
+    }
+
     pub(super) fn store(&mut self, s: RawStore) -> StoreConfig {
         let url = s
             .url
@@ -113,6 +145,11 @@ impl Cx<'_> {
             // of that name would share their dedup keys.
             self.err(format!(
                 "{path}.name: `api` is reserved for events submitted to /api/v1; choose another name"
+            ));
+        }
+        if name == "reconcile" {
+            self.err(format!(
+                "{path}.name: `reconcile` is reserved for the repairs a reconcile queues; choose another name"
             ));
         }
         if s.secrets.is_empty() {

@@ -258,3 +258,32 @@ secrets = ["s"]
         "{errs:?}"
     );
 }
+
+#[test]
+fn reconcile_settings_have_safe_defaults_and_are_validated() {
+    let c = parse(None, &[]).expect("defaults are valid");
+    assert_eq!(c.reconcile, ReconcileConfig::default());
+    assert!(!c.reconcile.remove_unknown);
+    assert_eq!(c.reconcile.interval_secs, 0, "no schedule unless asked");
+
+    let c = parse(
+        Some(
+            "[reconcile]\nprotected_groups = [\"Admins\"]\nremove_unknown = true\n\
+             max_removals = 3\nmax_removal_share = 0.5\ninterval_secs = 3600\n",
+        ),
+        &[("DGS_RECONCILE__MAX_REMOVALS", "7")],
+    )
+    .expect("valid");
+    assert_eq!(c.reconcile.protected_groups, vec!["Admins".to_owned()]);
+    assert!(c.reconcile.remove_unknown);
+    assert_eq!(c.reconcile.max_removals, 7, "the environment wins");
+    assert_eq!(c.reconcile.interval_secs, 3600);
+
+    let errs = parse(
+        Some("[reconcile]\nmax_removal_share = 2.0\nremove_everyone = true\n"),
+        &[],
+    )
+    .expect_err("invalid")
+    .0;
+    assert!(errs.iter().any(|e| e.starts_with("reconcile")), "{errs:?}");
+}

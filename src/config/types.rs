@@ -39,6 +39,7 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     pub rules: Vec<RuleConfig>,
     pub api: ApiConfig,
+    pub reconcile: ReconcileConfig,
     /// True when no file was given: `serve` then adds a demo source and a demo rule.
     pub demo: bool,
 }
@@ -257,6 +258,37 @@ pub struct RuleConfig {
     pub when: RuleMatch,
     /// `domo_groups`: Domo group names; `{attr}` is replaced by the user's attribute.
     pub domo_groups: Vec<String>,
+}
+
+/// `[reconcile]`: the periodic comparison of Domo with the desired membership, and its safety
+/// settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReconcileConfig {
+    /// `reconcile.protected_groups`: Domo group names never changed, by a reconcile or by an
+    /// event (case-insensitive); default none (Domo's default group is always protected).
+    pub protected_groups: Vec<String>,
+    /// `reconcile.remove_unknown`: remove members of a managed group whom the service has
+    /// never seen; default false (they are reported and kept).
+    pub remove_unknown: bool,
+    /// `reconcile.max_removals`: most removals one run applies without approval; default 50.
+    pub max_removals: u64,
+    /// `reconcile.max_removal_share`: largest share (0–1) of one group's members one run
+    /// removes without approval; default 0.25.
+    pub max_removal_share: f64,
+    /// `reconcile.interval_secs`: run (and apply) a reconcile this often; default 0 = never.
+    pub interval_secs: u64,
+}
+
+impl Default for ReconcileConfig {
+    fn default() -> Self {
+        ReconcileConfig {
+            protected_groups: Vec::new(),
+            remove_unknown: false,
+            max_removals: 50,
+            max_removal_share: 0.25,
+            interval_secs: 0,
+        }
+    }
 }
 
 /// `[api]`

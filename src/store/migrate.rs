@@ -13,12 +13,20 @@ const SQLITE: &[(i64, &str)] = &[
         2,
         include_str!("../../migrations/sqlite/0002_request_id.sql"),
     ),
+    (
+        3,
+        include_str!("../../migrations/sqlite/0003_reconcile.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
     (
         2,
         include_str!("../../migrations/postgres/0002_request_id.sql"),
+    ),
+    (
+        3,
+        include_str!("../../migrations/postgres/0003_reconcile.sql"),
     ),
 ];
 

@@ -9,6 +9,7 @@ mod events;
 mod ingest;
 mod jobs;
 mod migrate;
+mod reconcile;
 mod stats;
 mod users;
 
@@ -27,6 +28,7 @@ use crate::config::StoreConfig;
 pub use events::{EventFilter, EventRow};
 pub use ingest::{IngestItem, IngestOutcome, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
+pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
 pub use users::{AuditEntry, DomoGroupRow, JobOutcome, JobResult, UserRow};
 
 /// A store error. `is_unavailable` tells the HTTP layer to answer 503.

@@ -141,6 +141,21 @@ impl Directory {
         self.protected.contains(&key) || lock(&self.groups).get(&key).is_some_and(|g| g.is_default)
     }
 
+    /// Every group the service manages that exists in Domo: (name, id), protected left out.
+    pub fn managed_groups(&self) -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = lock(&self.groups)
+            .iter()
+            .filter(|(key, g)| {
+                (g.managed || self.static_targets.contains(*key))
+                    && !g.is_default
+                    && !self.protected.contains(*key)
+            })
+            .map(|(_, g)| (g.name.clone(), g.id))
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Whether a group id is the default group.
     pub fn is_default_id(&self, id: i64) -> bool {
         lock(&self.groups)

@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use crate::domo::DomoError;
 use crate::event::CanonicalEvent;
-use crate::store::{Claimed, JobOutcome, JobResult, StoreError};
+use crate::store::{Claimed, JobOutcome, JobResult, RECONCILE_SOURCE, StoreError};
 
 use super::directory::DirectoryError;
 use super::recorder::Recorder;
@@ -48,7 +48,13 @@ impl Worker {
 
     async fn work_in_span(&self, c: Claimed) -> Result<(), StoreError> {
         let mut loaded = Vec::with_capacity(c.events.len());
+        let mut repair: Option<(i64, Option<String>)> = None;
         for e in &c.events {
+            if e.source == RECONCILE_SOURCE {
+                // A repair a reconcile queued: no state to fold, the user's groups are read live.
+                repair = Some((e.pk, e.payload.clone()));
+                continue;
+            }
             match e
                 .payload
                 .as_deref()
@@ -74,12 +80,19 @@ impl Worker {
                 }
             }
         }
-        if loaded.is_empty() {
+        if loaded.is_empty() && repair.is_none() {
             return Ok(());
         }
         if let Some(email) = c.job_key.strip_prefix("user:") {
             let email = email.to_owned();
-            self.sync_user(&c, &email, &loaded).await
+            self.sync_user(&c, &email, &loaded, repair.map(|r| r.0))
+                .await
+        } else if c.job_key.starts_with("domo-user:") {
+            let (pk, payload) = repair.unwrap_or_default();
+            self.remove_unknown(&c, pk, payload.as_deref()).await
+        } else if loaded.is_empty() {
+            self.finish(&c, None, Recorder::default(), JobOutcome::Done)
+                .await
         } else if c.job_key.starts_with("group:") {
             self.ensure_groups(&c, &loaded).await
         } else {

@@ -7,9 +7,10 @@
 
 mod directory;
 mod job;
-mod recorder;
+pub mod recorder;
 pub mod retry;
 mod sync;
+mod unknown;
 
 use std::sync::Arc;
 use std::time::Duration;

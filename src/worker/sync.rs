@@ -28,6 +28,7 @@ impl Worker {
         c: &Claimed,
         email: &str,
         loaded: &[Loaded],
+        repair: Option<i64>,
     ) -> Result<(), StoreError> {
         let row = self.store.load_user(email).await?;
         let mut state: UserState = match &row {
@@ -45,7 +46,7 @@ impl Worker {
             }
         }
         let last_event = loaded.last().map(|l| l.pk);
-        let mut rec = Recorder::new(last_event, Some(email.to_owned()));
+        let mut rec = Recorder::new(last_event.or(repair), Some(email.to_owned()));
         let mut user = UserRow {
             user_key: email.to_owned(),
             state: serde_json::to_string(&state).map_err(|e| StoreError::Corrupt(e.to_string()))?,
@@ -87,7 +88,8 @@ impl Worker {
         let mut replace = None;
         // A job run again (after a failure, or after its worker died between a Domo call and
         // the commit that records it) cannot trust the recorded memberships: read them live.
-        let rerun = c.attempts() > 1;
+        // A reconcile's repair reads them live too: Domo was found to differ from the record.
+        let rerun = c.attempts() > 1 || repair.is_some();
         let current: Current = if !user.synced || offboarded || rerun {
             let info = CallInfo {
                 domo_user_id: Some(domo_id),

@@ -16,6 +16,8 @@ mod health;
 mod helpers;
 mod metrics;
 mod openapi;
+mod reconcile;
+mod reconcile_scale;
 mod replica_state;
 mod replicas;
 mod resilience;

@@ -7,6 +7,7 @@ pub mod events;
 pub mod groups;
 mod paging;
 pub mod plan;
+pub mod reconcile;
 pub mod sources;
 pub mod users;
 
@@ -36,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(groups::router())
         .merge(plan::router())
         .merge(sources::router())
+        .merge(reconcile::router())
 }
 
 /// Errors every `/api/v1` operation may answer.

@@ -1,0 +1,342 @@
+//! Reconciliation: read the members of every managed Domo group (paged), compare them with the
+//! membership the service wants for every user it has seen, and repair the difference.
+//!
+//! A run never calls Domo to change anything itself: an applied plan queues one repair job per
+//! affected user (`user:<email>`, in the user's own lane, so it runs in order with the user's
+//! events) and one per unknown member to remove (`domo-user:<id>`), all in one commit. The
+//! workers apply them with the usual retries and audit. A crash before that commit leaves
+//! nothing queued; after it, every repair is durable and the next run finds whatever is left.
+//!
+//! Safety: protected groups and Domo's default group are never read or changed; members the
+//! service has never seen are reported and kept unless `reconcile.remove_unknown`; a plan that
+//! removes more than the cap is stored as `held` and waits for approval. One run at a time
+//! across replicas: a lease row in the store.
+
+pub mod cli;
+mod explain;
+mod plan;
+mod report;
+pub mod schedule;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+pub use explain::{Decider, Explanation, GroupExplanation};
+pub use plan::{GroupPlan, Limits, Member, ReconcilePlan, Totals};
+pub use report::{JobFailure, RunJobs, RunReport};
+
+use crate::config::ReconcileConfig;
+use crate::domo::{DomoClient, DomoError};
+use crate::prometheus as prom;
+use crate::rules::{RuleSet, name_key};
+use crate::state::UserState;
+use crate::store::{IngestItem, RECONCILE_SOURCE, Store, StoreError};
+use crate::worker::recorder::Recorder;
+use crate::worker::{Directory, DirectoryError};
+use plan::{GroupRead, SeenUser, plan_run};
+
+/// The lease's name, and how long a run may hold it before another replica may take over.
+const LEASE: &str = "reconcile";
+const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// Why a run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("a reconcile is already running")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("Domo: {0}")]
+    Domo(#[from] DomoError),
+}
+
+impl From<DirectoryError> for ReconcileError {
+    fn from(e: DirectoryError) -> Self {
+        match e {
+            DirectoryError::Domo(d) => ReconcileError::Domo(d),
+            DirectoryError::Store(s) => ReconcileError::Store(s),
+        }
+    }
+}
+
+/// Progress of a run, for the terminal.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    Started {
+        run: i64,
+    },
+    GroupRead {
+        name: String,
+        members: usize,
+        done: usize,
+        of: usize,
+    },
+    Planned {
+        run: i64,
+    },
+}
+
+/// Runs reconciles. Shared by the API, the schedule and the CLI.
+pub struct Reconciler {
+    pub store: Store,
+    pub domo: DomoClient,
+    pub rules: Arc<RuleSet>,
+    pub directory: Arc<Directory>,
+    pub settings: ReconcileConfig,
+    pub notify: Arc<Notify>,
+}
+
+impl Reconciler {
+    /// Runs one reconcile: plans, stores the run, and (with `apply`, under the cap) queues the
+    /// repairs. `Busy` when another run holds the lease.
+    pub async fn run(
+        &self,
+        started_by: &str,
+        apply: bool,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<RunReport, ReconcileError> {
+        let owner = uuid::Uuid::new_v4().to_string();
+        let now = now_ms();
+        let until = now + i64::try_from(LEASE_TTL.as_millis()).unwrap_or(i64::MAX);
+        if !self.store.acquire_lease(LEASE, &owner, now, until).await? {
+            return Err(ReconcileError::Busy);
+        }
+        let result = self.run_locked(started_by, apply, progress).await;
+        if let Err(e) = self.store.release_lease(LEASE, &owner).await {
+            tracing::warn!(error = %e, "could not release the reconcile lease; it will expire");
+        }
+        result
+    }
+
+    async fn run_locked(
+        &self,
+        started_by: &str,
+        apply: bool,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<RunReport, ReconcileError> {
+        let interrupted = self.store.fail_interrupted_runs(now_ms()).await?;
+        if interrupted > 0 {
+            tracing::warn!(
+                runs = interrupted,
+                "marked runs interrupted by a stop as failed"
+            );
+        }
+        let id = self.store.insert_run(started_by, apply, now_ms()).await?;
+        progress(Progress::Started { run: id });
+        let planned = self.plan(id, progress).await;
+        let plan =
+            match planned {
+                Ok(p) => p,
+                Err(ReconcileError::Store(e)) => return Err(e.into()),
+                Err(e) => {
+                    // Domo failed (after the client's own retries): the run is stored as failed
+                    // and changed nothing; the next run starts over.
+                    tracing::warn!(run = id, error = %e, "reconcile failed");
+                    let msg = e.to_string();
+                    self.store
+                        .finish_run(id, "failed", None, Some(&msg), now_ms())
+                        .await?;
+                    metrics::counter!(prom::RECONCILE_RUNS, "status" => "failed").increment(1);
+                    return self.report(id).await?.ok_or(ReconcileError::Store(
+                        StoreError::Corrupt("the run vanished".into()),
+                    ));
+                }
+            };
+        progress(Progress::Planned { run: id });
+        let json = serde_json::to_string(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let status = if !apply {
+            "planned"
+        } else if plan.held.is_some() {
+            "held"
+        } else {
+            self.queue_repairs(id, &plan).await?;
+            "queued"
+        };
+        self.store
+            .finish_run(id, status, Some(&json), None, now_ms())
+            .await?;
+        record_metrics(status, &plan);
+        tracing::info!(
+            run = id,
+            status,
+            add = plan.totals.add,
+            remove = plan.totals.remove,
+            unknown = plan.totals.unknown,
+            create = plan.totals.create,
+            "reconcile planned"
+        );
+        self.report(id)
+            .await?
+            .ok_or(ReconcileError::Store(StoreError::Corrupt(
+                "the run vanished".into(),
+            )))
+    }
+
+    /// Approves a held run: queues its repairs. `None` when the run does not exist or is not
+    /// held.
+    pub async fn approve(&self, id: i64, by: &str) -> Result<Option<RunReport>, ReconcileError> {
+        let Some(run) = self.store.get_run(id).await? else {
+            return Ok(None);
+        };
+        if run.status != "held" {
+            return Ok(None);
+        }
+        let plan: ReconcilePlan = serde_json::from_str(run.plan.as_deref().unwrap_or("null"))
+            .map_err(|e| StoreError::Corrupt(format!("run plan: {e}")))?;
+        // Queue first (deduplicated by run and user, so a repeat is harmless), then mark.
+        self.queue_repairs(id, &plan).await?;
+        if !self.store.approve_run(id, by, now_ms()).await? {
+            return Ok(None);
+        }
+        record_repairs(&plan);
+        Ok(self.report(id).await?)
+    }
+
+    /// Reads Domo and plans.
+    async fn plan(
+        &self,
+        run: i64,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<ReconcilePlan, ReconcileError> {
+        // Reads are not audited: the audit log is for calls made on behalf of events.
+        let mut rec = Recorder::default();
+        self.directory.refresh_groups(true, &mut rec).await?;
+        let mut users = Vec::new();
+        let mut wanted = BTreeSet::new();
+        for (email, state, domo_id) in self.store.seen_users().await? {
+            let state: UserState = serde_json::from_str(&state)
+                .map_err(|e| StoreError::Corrupt(format!("user state of {email}: {e}")))?;
+            let desired: BTreeSet<String> = state
+                .desired_domo_groups(&self.rules)
+                .into_iter()
+                .map(|d| d.domo_group)
+                .filter(|g| !self.directory.is_protected(g))
+                .collect();
+            // Even a user who should be in no group is looked up: a member the service knows
+            // must not count as unknown (one user list per run at most, on a cache miss).
+            let domo_user_id = match domo_id {
+                Some(id) => Some(id),
+                None => self.directory.user_id(&email, &mut rec).await?,
+            };
+            wanted.extend(desired.iter().cloned());
+            users.push(SeenUser {
+                email,
+                domo_user_id,
+                desired,
+            });
+        }
+        let mut targets = self.directory.managed_groups();
+        let mut missing = BTreeSet::new();
+        for name in &wanted {
+            if targets.iter().any(|(n, _)| name_key(n) == name_key(name)) {
+                continue;
+            }
+            match self.directory.group_id(name) {
+                Some(id) => targets.push((name.clone(), id)),
+                None => {
+                    missing.insert(name.clone());
+                }
+            }
+        }
+        let mut read = Vec::with_capacity(targets.len());
+        let of = targets.len();
+        for (done, (name, id)) in targets.into_iter().enumerate() {
+            let members: BTreeSet<i64> = self
+                .domo
+                .list_all_group_users(id)
+                .await?
+                .into_iter()
+                .collect();
+            progress(Progress::GroupRead {
+                name: name.clone(),
+                members: members.len(),
+                done: done + 1,
+                of,
+            });
+            read.push(GroupRead { name, id, members });
+        }
+        let observed: Vec<(i64, Vec<i64>)> = read
+            .iter()
+            .map(|g| (g.id, g.members.iter().copied().collect()))
+            .collect();
+        self.store.replace_observed(run, &observed).await?;
+        let limits = Limits {
+            remove_unknown: self.settings.remove_unknown,
+            max_removals: self.settings.max_removals,
+            max_removal_share: self.settings.max_removal_share,
+        };
+        Ok(plan_run(&read, &missing, &users, &limits))
+    }
+
+    /// Queues the plan's repairs in one commit.
+    async fn queue_repairs(&self, run: i64, plan: &ReconcilePlan) -> Result<(), StoreError> {
+        let mut items: Vec<IngestItem> = plan
+            .users
+            .iter()
+            .map(|email| IngestItem {
+                event_id: format!("run:{run}:user:{email}"),
+                event_type: "reconcile.repair".into(),
+                job_key: Some(format!("user:{email}")),
+                user_key: Some(email.clone()),
+                occurred_at: None,
+                payload: Some(serde_json::json!({ "run": run }).to_string()),
+                replay_of: None,
+                request_id: None,
+            })
+            .collect();
+        for (uid, groups) in plan.unknown_removals() {
+            items.push(IngestItem {
+                event_id: format!("run:{run}:domo-user:{uid}"),
+                event_type: "reconcile.remove_unknown".into(),
+                job_key: Some(format!("domo-user:{uid}")),
+                user_key: None,
+                occurred_at: None,
+                payload: Some(
+                    serde_json::json!({ "run": run, "domo_user_id": uid, "remove": groups })
+                        .to_string(),
+                ),
+                replay_of: None,
+                request_id: None,
+            });
+        }
+        if items.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .ingest(&[(RECONCILE_SOURCE, &items)], now_ms())
+            .await?;
+        self.notify.notify_waiters();
+        Ok(())
+    }
+}
+
+/// A finished run's metrics: its status, the drift found, repairs queued, last success.
+fn record_metrics(status: &'static str, plan: &ReconcilePlan) {
+    metrics::counter!(prom::RECONCILE_RUNS, "status" => status).increment(1);
+    let t = &plan.totals;
+    for (kind, n) in [
+        ("add", t.add),
+        ("remove", t.remove),
+        ("unknown", t.unknown),
+        ("create", t.create),
+    ] {
+        metrics::gauge!(prom::RECONCILE_DRIFT, "kind" => kind).set(n as f64);
+    }
+    if status == "queued" {
+        record_repairs(plan);
+    }
+    metrics::gauge!(prom::RECONCILE_LAST_SUCCESS).set(now_ms() as f64 / 1000.0);
+}
+
+fn record_repairs(plan: &ReconcilePlan) {
+    let removed = plan.removals();
+    metrics::counter!(prom::RECONCILE_REPAIRS, "kind" => "add").increment(plan.totals.add as u64);
+    metrics::counter!(prom::RECONCILE_REPAIRS, "kind" => "remove").increment(removed as u64);
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,26 @@
+//! The periodic reconcile (`reconcile.interval_secs`; off when 0): applies, under the cap,
+//! once per interval. With several replicas each one ticks, and the lease lets one run.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{ReconcileError, Reconciler};
+
+/// Runs `r` every `every` until `token` is cancelled.
+pub async fn run_every(r: Arc<Reconciler>, every: Duration, token: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = token.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        match r.run("schedule", true, &|_| {}).await {
+            Ok(rep) => tracing::info!(run = rep.id, status = %rep.status, "scheduled reconcile"),
+            Err(ReconcileError::Busy) => {
+                tracing::debug!("scheduled reconcile skipped: another run holds the lease");
+            }
+            Err(e) => tracing::warn!(error = %e, "scheduled reconcile failed"),
+        }
+    }
+}
