@@ -207,6 +207,7 @@ impl Application {
             tokio::spawn(async move { sim.serve(listener, t.cancelled_owned()).await })
         });
         self.worker.spawn(&tracker, &token);
+        tracker.spawn(self.worker.store.clone().checkpoint_loop(token.clone()));
         let stop = token.clone();
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
