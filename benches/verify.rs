@@ -130,6 +130,9 @@ fn report(json: bool, name: &str, ns: f64, raw_ns: f64) {
     if json {
         println!(r#"{{"case":"{name}","ns":{ns:.0},"ratio_to_raw_hmac":{ratio:.2}}}"#);
     } else {
-        println!("{name:<32} {:>9.2} µs  {ratio:>5.2} × raw HMAC", ns / 1000.0);
+        println!(
+            "{name:<32} {:>9.2} µs  {ratio:>5.2} × raw HMAC",
+            ns / 1000.0
+        );
     }
 }

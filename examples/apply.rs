@@ -100,7 +100,11 @@ async fn main() -> anyhow::Result<()> {
             req = req.header(k, v);
         }
         let resp = req.send().await.context("delivery")?;
-        anyhow::ensure!(resp.status().is_success(), "delivery {i}: {}", resp.status());
+        anyhow::ensure!(
+            resp.status().is_success(),
+            "delivery {i}: {}",
+            resp.status()
+        );
     }
     let sent = started.elapsed();
 
@@ -135,7 +139,10 @@ async fn main() -> anyhow::Result<()> {
             elapsed.as_secs_f64()
         );
     }
-    anyhow::ensure!(applied == changes, "timed out with {applied}/{changes} applied");
+    anyhow::ensure!(
+        applied == changes,
+        "timed out with {applied}/{changes} applied"
+    );
     Ok(())
 }
 
@@ -157,7 +164,9 @@ async fn api_calls(client: &reqwest::Client, sim: &str) -> anyhow::Result<(u64, 
 
 /// How many (user, team group) pairs are in the wanted state.
 fn count_applied(state: &Value, users: usize, groups: usize, want_member: bool) -> usize {
-    let emails: HashSet<String> = (1..=users).map(|u| format!("user{u}@example.com")).collect();
+    let emails: HashSet<String> = (1..=users)
+        .map(|u| format!("user{u}@example.com"))
+        .collect();
     let ids: HashSet<u64> = state["users"]
         .as_array()
         .into_iter()
