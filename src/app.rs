@@ -203,6 +203,7 @@ impl Application {
             let (r, every, t) = (self.reconciler.clone(), self.reconcile_every, token.clone());
             tracker.spawn(crate::reconcile::schedule::run_every(r, every, t));
         }
+        tracker.spawn(self.worker.store.clone().checkpoint_loop(token.clone()));
         let stop = token.clone();
         let mut server = tokio::spawn(
             axum::serve(self.listener, self.router)
