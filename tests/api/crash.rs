@@ -22,7 +22,13 @@ async fn every_acknowledged_event_survives_sigkill() {
     let sim_addr = sim_listener.local_addr().expect("addr");
     tokio::spawn(sim.clone().serve(sim_listener, std::future::pending()));
 
-    let mut bin = spawn_binary(dir.path(), sim_addr, &Options::default(), "", "warn", None).await;
+    // The pass's backend: SQLite, or a fresh PostgreSQL database (dropped at the end).
+    let db = crate::db::TestDb::create(dir.path()).await;
+    let options = Options {
+        store_url: Some(db.url.clone()),
+        ..Options::default()
+    };
+    let mut bin = spawn_binary(dir.path(), sim_addr, &options, "", "warn", None).await;
     let base = bin.base.clone();
     let client = reqwest::Client::new();
     let config = bin.config.clone();
@@ -167,7 +173,9 @@ async fn repeated_sigkill_under_load_loses_nothing() {
     const USERS: usize = 40;
     const KILLS: usize = 5;
     let dir = tempfile::tempdir().expect("tempdir");
+    let db = crate::db::TestDb::create(dir.path()).await;
     let options = Options {
+        store_url: Some(db.url.clone()),
         users: (0..USERS).map(|u| format!("c{u}@example.com")).collect(),
         ..Options::default()
     };
