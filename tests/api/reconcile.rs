@@ -323,6 +323,46 @@ async fn two_requests_at_the_same_moment_run_once() {
     assert_eq!(list["runs"].as_array().map(Vec::len), Some(1), "{list}");
 }
 
+/// Two replicas (this test's service and a second process on the same database and the same
+/// Domo) asked to reconcile at the same moment: one run, the other answered 409.
+#[tokio::test]
+async fn two_replicas_asked_at_the_same_moment_run_it_once() {
+    let app = app_with("").await;
+    onboard(&app, ADA, &["Marketing", "Finance"]).await;
+    app.wait_idle().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = Options {
+        store_url: Some(app.config.store.url.expose().to_owned()),
+        ..Options::default()
+    };
+    let second = crate::helpers::spawn_binary(dir.path(), app.sim_addr, &o, "", "warn", None).await;
+    app.sim.set_faults(Faults {
+        latency_ms: 300,
+        ..Faults::default()
+    });
+    let body = json!({ "apply": true });
+    let other = reqwest::Client::new()
+        .post(format!("{}/api/v1/reconcile/runs", second.base))
+        .bearer_auth(crate::helpers::TOKEN_ALL)
+        .json(&body)
+        .send();
+    let (a, b) = tokio::join!(
+        app.api(Method::POST, "/api/v1/reconcile/runs")
+            .json(&body)
+            .send(),
+        other,
+    );
+    let mut statuses = vec![
+        a.expect("sent").status().as_u16(),
+        b.expect("sent").status().as_u16(),
+    ];
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![201, 409]);
+    app.sim.set_faults(Faults::default());
+    let (_, list) = call(&app, Method::GET, "/api/v1/reconcile/runs", None).await;
+    assert_eq!(list["runs"].as_array().map(Vec::len), Some(1), "{list}");
+}
+
 #[tokio::test]
 async fn the_cli_prints_a_dry_run_and_applies_with_apply() {
     let app = app_with("").await;
