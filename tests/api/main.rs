@@ -6,6 +6,7 @@
 mod api_auth;
 mod api_users;
 mod api_v1;
+mod binary;
 mod cli;
 mod crash;
 mod db;
