@@ -293,25 +293,23 @@ async fn protected_groups_are_untouched_and_unknown_members_go_only_when_configu
     assert_eq!(groups(&app, ADA), ["Finance", "Marketing"]);
 }
 
-#[tokio::test]
-async fn two_requests_at_the_same_moment_run_once() {
-    let app = app_with("").await;
-    onboard(&app, ADA, &["Marketing", "Finance"]).await;
-    app.wait_idle().await;
-    // Slow Domo down so the two runs overlap.
+/// Asks for an applying run at `first` and `second` (base URLs) at the same moment, with Domo
+/// slowed down so the runs would overlap: one is started (201), the other refused (409), and
+/// one run is stored.
+async fn ask_twice_at_once(app: &TestApp, first: &str, second: &str) {
     app.sim.set_faults(Faults {
         latency_ms: 300,
         ..Faults::default()
     });
-    let body = json!({ "apply": true });
-    let (a, b) = tokio::join!(
-        app.api(Method::POST, "/api/v1/reconcile/runs")
-            .json(&body)
-            .send(),
-        app.api(Method::POST, "/api/v1/reconcile/runs")
-            .json(&body)
-            .send(),
-    );
+    let client = reqwest::Client::new();
+    let post = |base: &str| {
+        client
+            .post(format!("{base}/api/v1/reconcile/runs"))
+            .bearer_auth(crate::helpers::TOKEN_ALL)
+            .json(&json!({ "apply": true }))
+            .send()
+    };
+    let (a, b) = tokio::join!(post(first), post(second));
     let mut statuses = vec![
         a.expect("sent").status().as_u16(),
         b.expect("sent").status().as_u16(),
@@ -319,8 +317,17 @@ async fn two_requests_at_the_same_moment_run_once() {
     statuses.sort_unstable();
     assert_eq!(statuses, vec![201, 409]);
     app.sim.set_faults(Faults::default());
-    let (_, list) = call(&app, Method::GET, "/api/v1/reconcile/runs", None).await;
+    let (_, list) = call(app, Method::GET, "/api/v1/reconcile/runs", None).await;
     assert_eq!(list["runs"].as_array().map(Vec::len), Some(1), "{list}");
+}
+
+#[tokio::test]
+async fn two_requests_at_the_same_moment_run_once() {
+    let app = app_with("").await;
+    onboard(&app, ADA, &["Marketing", "Finance"]).await;
+    app.wait_idle().await;
+    let base = app.url("");
+    ask_twice_at_once(&app, &base, &base).await;
 }
 
 /// Two replicas (this test's service and a second process on the same database and the same
@@ -336,31 +343,7 @@ async fn two_replicas_asked_at_the_same_moment_run_it_once() {
         ..Options::default()
     };
     let second = crate::helpers::spawn_binary(dir.path(), app.sim_addr, &o, "", "warn", None).await;
-    app.sim.set_faults(Faults {
-        latency_ms: 300,
-        ..Faults::default()
-    });
-    let body = json!({ "apply": true });
-    let other = reqwest::Client::new()
-        .post(format!("{}/api/v1/reconcile/runs", second.base))
-        .bearer_auth(crate::helpers::TOKEN_ALL)
-        .json(&body)
-        .send();
-    let (a, b) = tokio::join!(
-        app.api(Method::POST, "/api/v1/reconcile/runs")
-            .json(&body)
-            .send(),
-        other,
-    );
-    let mut statuses = vec![
-        a.expect("sent").status().as_u16(),
-        b.expect("sent").status().as_u16(),
-    ];
-    statuses.sort_unstable();
-    assert_eq!(statuses, vec![201, 409]);
-    app.sim.set_faults(Faults::default());
-    let (_, list) = call(&app, Method::GET, "/api/v1/reconcile/runs", None).await;
-    assert_eq!(list["runs"].as_array().map(Vec::len), Some(1), "{list}");
+    ask_twice_at_once(&app, &app.url(""), &second.base).await;
 }
 
 #[tokio::test]
