@@ -41,11 +41,17 @@ fn decode_cursor(c: &str) -> Result<i64, ApiError> {
 }
 
 fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit.unwrap_or(50) {
-        n @ 1..=500 => Ok(n),
+    bounded_limit(limit, 50, 500)
+}
+
+/// A `limit` query parameter: `default` when absent, else between 1 and `max` (a 400 says so:
+/// the document promises these bounds).
+pub(super) fn bounded_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match limit.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n),
         _ => Err(ApiError::with_detail(
             ProblemKind::BadRequest,
-            "`limit` must be between 1 and 500",
+            format!("`limit` must be between 1 and {max}"),
         )),
     }
 }

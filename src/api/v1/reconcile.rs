@@ -136,7 +136,7 @@ pub async fn list_runs(
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<RunListQuery>,
 ) -> Result<Json<RunList>, ApiError> {
-    let limit = q.limit.unwrap_or(20).clamp(1, 100);
+    let limit = super::paging::bounded_limit(q.limit, 20, 100)?;
     let runs = state.reconciler.list(limit).await?;
     Ok(Json(RunList { runs }))
 }
