@@ -180,9 +180,16 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for ApiQuery<T> {
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        axum::Json::<T>::from_request(req, state)
+        let axum::Json(value) = axum::Json::<serde_json::Value>::from_request(req, state)
             .await
-            .map(|axum::Json(v)| ApiJson(v))
-            .map_err(|e: JsonRejection| bad_request(e.body_text()))
+            .map_err(|e: JsonRejection| bad_request(e.body_text()))?;
+        // Every body of this API is an object: serde would also read a struct from an array
+        // of its fields in order, which the document does not allow.
+        if !value.is_object() {
+            return Err(bad_request("the body must be a JSON object".to_owned()));
+        }
+        serde_json::from_value::<T>(value)
+            .map(ApiJson)
+            .map_err(|e| bad_request(format!("invalid body: {e}")))
     }
 }
