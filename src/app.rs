@@ -10,21 +10,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::StatusCode;
-use axum::routing::get;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::api::{self, AppState, DomoReadiness};
 use crate::config::{Config, Format, Scheme, Secret, SourceConfig};
 use crate::domo::{ClientSettings, DomoClient};
-use crate::error::{ApiError, ProblemKind};
 use crate::ingest::Ingestor;
 use crate::reconcile::Reconciler;
 use crate::rules::RuleSet;
@@ -140,7 +133,7 @@ impl Application {
             rules: worker.rules.clone(),
             reconciler: reconciler.clone(),
         };
-        let router = router(state, scrape, &config);
+        let router = crate::api::stack::router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -360,53 +353,4 @@ fn base64_random(n: usize) -> String {
     use base64::Engine;
     let bytes: Vec<u8> = (0..n).map(|_| fastrand::u8(..)).collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-/// The router with its layers. Order (outermost first): request id → metrics → trace →
-/// timeout → body limit → routes. The body limit must wrap the routes so the webhook handler
-/// sees a 413; metrics must wrap the timeout so a 408 is counted. `/metrics` is a plain route
-/// (Prometheus text, not part of the OpenAPI document).
-fn router(state: AppState, scrape: crate::prometheus::Scrape, config: &Config) -> Router {
-    let (routes, openapi) = api::router().split_for_parts();
-    let openapi = Arc::new(openapi);
-    routes
-        .route(
-            "/openapi.json",
-            get(move || {
-                let doc = openapi.clone();
-                async move { axum::Json(doc.as_ref().clone()) }
-            }),
-        )
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").config(
-            utoipa_swagger_ui::Config::from("/openapi.json"),
-        ))
-        .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
-        .with_state(state)
-        .merge(
-            Router::new()
-                .route("/metrics", get(crate::prometheus::render))
-                .with_state(scrape),
-        )
-        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(config.server.request_timeout_secs),
-        ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", http.method = %req.method(), http.route = route, request.id = id)
-            }),
-        )
-        .layer(axum::middleware::from_fn(crate::prometheus::track_http))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

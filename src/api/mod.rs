@@ -4,6 +4,7 @@
 pub mod auth;
 mod doc;
 pub mod health;
+pub(crate) mod stack;
 pub mod v1;
 pub mod webhooks;
 

@@ -29,4 +29,5 @@ mod shutdown;
 mod sim_helpers;
 mod store;
 mod sync;
+mod tokens;
 mod webhooks;

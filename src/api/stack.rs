@@ -1,0 +1,70 @@
+//! The HTTP stack around the routes: the OpenAPI document and its UI, `/metrics`, the
+//! problem+json fallback, and the layers (request id, metrics, trace, timeout, body limit).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::routing::get;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use super::AppState;
+use crate::config::Config;
+use crate::error::{ApiError, ProblemKind};
+
+/// The router with its layers. Order (outermost first): request id → metrics → trace →
+/// timeout → body limit → routes. The body limit must wrap the routes so the webhook handler
+/// sees a 413; metrics must wrap the timeout so a 408 is counted. `/metrics` is a plain route
+/// (Prometheus text, not part of the OpenAPI document).
+pub(crate) fn router(
+    state: AppState,
+    scrape: crate::prometheus::Scrape,
+    config: &Config,
+) -> Router {
+    let (routes, openapi) = super::router().split_for_parts();
+    let openapi = Arc::new(openapi);
+    routes
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = openapi.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").config(
+            utoipa_swagger_ui::Config::from("/openapi.json"),
+        ))
+        .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
+        .with_state(state)
+        .merge(
+            Router::new()
+                .route("/metrics", get(crate::prometheus::render))
+                .with_state(scrape),
+        )
+        .layer(DefaultBodyLimit::max(config.server.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.server.request_timeout_secs),
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map_or("unmatched", MatchedPath::as_str);
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", http.method = %req.method(), http.route = route, request.id = id)
+            }),
+        )
+        .layer(axum::middleware::from_fn(crate::prometheus::track_http))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
