@@ -1,6 +1,11 @@
 //! Inbox writes: one transaction stores the events of many requests (group commit), with
 //! `(source, event_id)` as the dedup key.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+
+use sqlx::Row;
+
 use super::{Store, StoreError, on_pool};
 
 /// One event to store, already verified, parsed and mapped.
@@ -45,14 +50,56 @@ pub struct IngestOutcome {
     pub pk: Option<i64>,
 }
 
-const INSERT: &str = "INSERT INTO events (source, event_id, event_type, job_key, user_key, \
-     occurred_at, received_ms, payload, status, attempts, run_at_ms, replay_of, updated_ms, \
-     request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $7, $10, $7, $11) \
-     ON CONFLICT (source, event_id) DO NOTHING RETURNING id";
+/// The columns of one inbox row, after `$1` (the commit time, shared by every row).
+const COLUMNS: &str = "INSERT INTO events (source, event_id, event_type, job_key, user_key, \
+     occurred_at, payload, status, replay_of, request_id, received_ms, run_at_ms, updated_ms, \
+     attempts) VALUES ";
+/// Bound parameters per row (the commit time is bound once, as `$1`).
+const PARAMS_PER_ROW: usize = 10;
+/// Rows per statement at most. Statements hold 1, 2, 4, … `MAX_ROWS` rows, so that a batch of
+/// any size takes a handful of statements whose texts (and prepared plans) are reused.
+const MAX_ROWS: usize = 128;
+
+/// The insert of `rows` rows: `ON CONFLICT DO NOTHING`, returning the rows it stored, so that
+/// the ones missing are duplicates. Built once per size.
+fn insert_sql(rows: usize) -> &'static str {
+    static CACHE: LazyLock<Mutex<HashMap<usize, &'static str>>> =
+        LazyLock::new(|| Mutex::new(HashMap::new()));
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    cache.entry(rows).or_insert_with(|| {
+        let mut sql = String::from(COLUMNS);
+        for r in 0..rows {
+            let b = 2 + r * PARAMS_PER_ROW;
+            let row: Vec<String> = (b..b + PARAMS_PER_ROW).map(|n| format!("${n}")).collect();
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("({}, $1, $1, $1, 0)", row.join(", ")));
+        }
+        sql.push_str(" ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id");
+        Box::leak(sql.into_boxed_str())
+    })
+}
+
+/// Splits `n` rows into statement sizes: the largest power of two ≤ `MAX_ROWS` that fits,
+/// repeatedly (100 rows: 64 + 32 + 4).
+fn chunk_sizes(mut n: usize) -> Vec<usize> {
+    let mut sizes = Vec::new();
+    while n > 0 {
+        let size = MAX_ROWS.min(1 << n.ilog2());
+        sizes.push(size);
+        n -= size;
+    }
+    sizes
+}
 
 impl Store {
     /// Stores the items of several requests in ONE transaction and returns, per request, the
     /// outcome of each item. Nothing is visible (or acknowledged) before the commit.
+    ///
+    /// The rows go in with a few multi-row inserts rather than one statement per event: on
+    /// SQLite each statement is a round trip to the database thread, and that hand-off, not
+    /// the insert itself, was most of the cost of a batch.
     pub async fn ingest(
         &self,
         requests: &[(&str, &[IngestItem])],
@@ -71,33 +118,46 @@ impl Store {
                 .cmp(&(requests[rb].0, &requests[rb].1[ib].event_id))
                 .then((ra, ia).cmp(&(rb, ib)))
         });
+        // (source, event id) → row id, for the rows stored by this transaction.
+        let mut stored: HashMap<(String, String), i64> = HashMap::with_capacity(order.len());
+        on_pool!(self, pool, _unused = "" => {
+            let mut tx = pool.begin().await?;
+            let mut rest = order.as_slice();
+            for size in chunk_sizes(order.len()) {
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut q = sqlx::query(self.sql(insert_sql(size))).bind(now_ms);
+                for &(r, i) in chunk {
+                    let (source, items) = requests[r];
+                    let it = &items[i];
+                    let status = if it.job_key.is_some() { "queued" } else { "ignored" };
+                    q = q
+                        .bind(source)
+                        .bind(&it.event_id)
+                        .bind(&it.event_type)
+                        .bind(&it.job_key)
+                        .bind(&it.user_key)
+                        .bind(it.occurred_at)
+                        .bind(&it.payload)
+                        .bind(status)
+                        .bind(it.replay_of)
+                        .bind(&it.request_id);
+                }
+                for row in q.fetch_all(&mut *tx).await? {
+                    stored.insert((row.try_get("source")?, row.try_get("event_id")?), row.try_get("id")?);
+                }
+            }
+            tx.commit().await?;
+        });
+        // The first occurrence of a key in insert order got the row; later ones are duplicates.
         let mut pks: Vec<Vec<Option<i64>>> = requests
             .iter()
             .map(|(_, items)| vec![None; items.len()])
             .collect();
-        on_pool!(self, pool, sql = INSERT => {
-            let mut tx = pool.begin().await?;
-            for &(r, i) in &order {
-                let (source, items) = requests[r];
-                let it = &items[i];
-                let status = if it.job_key.is_some() { "queued" } else { "ignored" };
-                pks[r][i] = sqlx::query_scalar(sql)
-                    .bind(source)
-                    .bind(&it.event_id)
-                    .bind(&it.event_type)
-                    .bind(&it.job_key)
-                    .bind(&it.user_key)
-                    .bind(it.occurred_at)
-                    .bind(now_ms)
-                    .bind(&it.payload)
-                    .bind(status)
-                    .bind(it.replay_of)
-                    .bind(&it.request_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        });
+        for &(r, i) in &order {
+            let key = (requests[r].0.to_owned(), requests[r].1[i].event_id.clone());
+            pks[r][i] = stored.remove(&key);
+        }
         Ok(requests
             .iter()
             .zip(pks)
@@ -143,5 +203,32 @@ impl Store {
             let n: i64 = sqlx::query_scalar(sql).bind(source).bind(event_id).fetch_one(pool).await?;
             Ok(n > 0)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_into_few_reusable_statement_sizes() {
+        assert_eq!(chunk_sizes(0), Vec::<usize>::new());
+        assert_eq!(chunk_sizes(1), vec![1]);
+        assert_eq!(chunk_sizes(100), vec![64, 32, 4]);
+        assert_eq!(chunk_sizes(300), vec![128, 128, 32, 8, 4]);
+        for n in 0..1000 {
+            let sizes = chunk_sizes(n);
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= MAX_ROWS));
+        }
+    }
+
+    #[test]
+    fn the_insert_binds_every_row_and_the_shared_time_once() {
+        let sql = insert_sql(2);
+        assert!(sql.contains("($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $1, $1, 0)"));
+        assert!(sql.contains("($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $1, $1, $1, 0)"));
+        assert!(!sql.contains("$22"));
+        assert_eq!(insert_sql(2).as_ptr(), sql.as_ptr(), "built once per size");
     }
 }
