@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod options;
 mod reconcile;
+mod reconcile_api_user;
 mod reconcile_scale;
 mod replica_state;
 mod replicas;
