@@ -110,7 +110,12 @@ pub async fn spawn_app_with(mut o: Options) -> TestApp {
         sim,
         store,
         worker,
-        client: reqwest::Client::new(),
+        // Idle connections are dropped before the server would close them (its header read
+        // timeout also bounds an idle keep-alive connection), so that no request races a close.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_millis(o.header_read_timeout_ms / 2))
+            .build()
+            .expect("HTTP client"),
         config,
         _dir: dir,
         db,
