@@ -3,7 +3,7 @@
 //! drains within a bound.
 
 use std::collections::{BTreeSet, HashMap};
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +45,7 @@ pub struct Application {
     store: Store,
     sim: Option<(Simulator, TcpListener)>,
     shutdown_timeout: Duration,
+    header_read_timeout: Duration,
     /// The demo source's name and secret, when running on defaults.
     pub demo: Option<(String, Secret)>,
 }
@@ -146,6 +147,7 @@ impl Application {
             store,
             sim,
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
+            header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
             demo,
         })
     }
@@ -198,27 +200,28 @@ impl Application {
         }
         tracker.spawn(self.worker.store.clone().checkpoint_loop(token.clone()));
         let stop = token.clone();
-        let mut server = tokio::spawn(
-            axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(async move {
-                    shutdown.await;
-                    tracing::info!("shutting down: no new connections");
-                    stop.cancel();
-                })
-                .into_future(),
-        );
+        let mut server = tokio::spawn(api::serve::serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new connections");
+                stop.cancel();
+            },
+        ));
         // The drain (in-flight requests, then the jobs in hand) is bounded from the signal on.
         tokio::select! {
             () = token.cancelled() => {}
             r = &mut server => {
                 token.cancel();
-                r??;
+                r?;
             }
         }
         let deadline = tokio::time::Instant::now() + self.shutdown_timeout;
         if !server.is_finished() {
             match tokio::time::timeout_at(deadline, &mut server).await {
-                Ok(r) => r??,
+                Ok(r) => r?,
                 Err(_) => {
                     tracing::warn!("requests still in flight at the shutdown deadline: dropped");
                     server.abort();

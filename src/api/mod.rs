@@ -4,6 +4,7 @@
 pub mod auth;
 mod doc;
 pub mod health;
+pub mod serve;
 pub(crate) mod stack;
 pub mod v1;
 pub mod webhooks;

@@ -244,6 +244,11 @@ impl Cx<'_> {
                 30,
                 "server.request_timeout_secs",
             ),
+            header_read_timeout_ms: self.positive(
+                server.header_read_timeout_ms,
+                10_000,
+                "server.header_read_timeout_ms",
+            ),
             shutdown_timeout_secs: server.shutdown_timeout_secs.unwrap_or(25),
         };
         let store = self.store(store);

@@ -37,6 +37,7 @@ pub struct RawServer {
     pub listen: Option<Text>,
     pub max_body_bytes: Option<u64>,
     pub request_timeout_secs: Option<u64>,
+    pub header_read_timeout_ms: Option<u64>,
     pub shutdown_timeout_secs: Option<u64>,
 }
 

@@ -287,3 +287,25 @@ fn reconcile_settings_have_safe_defaults_and_are_validated() {
     .0;
     assert!(errs.iter().any(|e| e.starts_with("reconcile")), "{errs:?}");
 }
+
+#[test]
+fn the_header_read_timeout_has_a_default_an_override_and_must_be_positive() {
+    let c = parse(None, &[]).expect("defaults are valid");
+    assert_eq!(c.server.header_read_timeout_ms, 10_000);
+
+    let c = parse(
+        Some("[server]\nheader_read_timeout_ms = 2500\n"),
+        &[("DGS_SERVER__HEADER_READ_TIMEOUT_MS", "300")],
+    )
+    .expect("valid");
+    assert_eq!(c.server.header_read_timeout_ms, 300, "the environment wins");
+
+    let errs = parse(Some("[server]\nheader_read_timeout_ms = 0\n"), &[])
+        .expect_err("invalid")
+        .0;
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("server.header_read_timeout_ms: must be at least 1")),
+        "{errs:?}"
+    );
+}

@@ -54,6 +54,10 @@ pub struct ServerConfig {
     /// `server.request_timeout_secs`: a request that takes longer (including a slow body) is
     /// answered 408; default 30.
     pub request_timeout_secs: u64,
+    /// `server.header_read_timeout_ms`: a client must send a whole request head within this
+    /// time, or its connection is closed (slowloris); it also bounds how long an idle
+    /// keep-alive connection stays open. Default 10000.
+    pub header_read_timeout_ms: u64,
     /// `server.shutdown_timeout_secs`: bound on the graceful drain; default 25.
     pub shutdown_timeout_secs: u64,
 }

@@ -30,10 +30,12 @@ const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// How long before expiry a token is replaced.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
-/// A token just issued, with the lifetime Domo gave it.
+/// A token just issued, with the lifetime Domo gave it and the user it acts as.
 pub(crate) struct FreshToken {
     pub token: Secret,
     pub expires_in: Duration,
+    /// `userId` of the token answer, when Domo gave a usable one.
+    pub user_id: Option<i64>,
 }
 
 /// The token in use and when to stop using it.
@@ -59,12 +61,23 @@ pub(crate) struct TokenCache {
     attempts: AtomicU64,
     /// Tokens successfully obtained.
     fetched: AtomicU64,
+    /// The user the tokens act as, from the latest answer that said.
+    user_id: std::sync::Mutex<Option<i64>>,
 }
 
 impl TokenCache {
     /// How many tokens have been obtained so far.
     pub(crate) fn fetched(&self) -> u64 {
         self.fetched.load(Ordering::Relaxed)
+    }
+
+    /// The Domo user the tokens act as: the `userId` of the latest token answer that had
+    /// one; `None` until such an answer.
+    pub(crate) fn user_id(&self) -> Option<i64> {
+        *self
+            .user_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The current token, fetching one with `fetch` if there is none or it is due for
@@ -117,6 +130,12 @@ impl TokenCache {
         match result {
             Ok(fresh) => {
                 self.fetched.fetch_add(1, Ordering::Relaxed);
+                if let Some(id) = fresh.user_id {
+                    *self
+                        .user_id
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id);
+                }
                 slot.last_error = None;
                 slot.cached = Some(Cached {
                     token: fresh.token.clone(),
@@ -202,6 +221,7 @@ impl TokenSource {
         Ok(FreshToken {
             token: Secret::new(parsed.access_token),
             expires_in: lifetime(parsed.expires_in),
+            user_id: parsed.user_id,
         })
     }
 }

@@ -11,6 +11,7 @@ fn fresh(token: &str, secs: u64) -> FreshToken {
     FreshToken {
         token: Secret::new(token),
         expires_in: Duration::from_secs(secs),
+        user_id: None,
     }
 }
 

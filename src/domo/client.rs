@@ -130,6 +130,20 @@ impl DomoClient {
         self.inner.tokens.fetched()
     }
 
+    /// The Domo user this client acts as (the token answer's `userId`), as of the latest
+    /// token obtained; `None` before the first token, or when Domo did not say. Domo makes
+    /// this user a member of every group the client creates.
+    pub fn api_user_id(&self) -> Option<i64> {
+        self.inner.tokens.user_id()
+    }
+
+    /// [`DomoClient::api_user_id`], obtaining a token first when none has been.
+    #[tracing::instrument(skip_all)]
+    pub async fn api_user(&self) -> Result<Option<i64>, DomoError> {
+        self.token().await?;
+        Ok(self.api_user_id())
+    }
+
     /// Makes sure a token can be obtained (from the cache, or fetched): the readiness check.
     #[tracing::instrument(skip_all)]
     pub async fn check_token(&self) -> Result<(), DomoError> {

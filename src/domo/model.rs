@@ -103,6 +103,9 @@ pub(crate) struct TokenResponse {
     pub access_token: String,
     #[serde(default, deserialize_with = "opt_id")]
     pub expires_in: Option<i64>,
+    /// The Domo user the client acts as (reference §1.3); absent or unusable counts as unknown.
+    #[serde(default, rename = "userId", deserialize_with = "opt_id")]
+    pub user_id: Option<i64>,
 }
 
 /// Either Domo error shape: bedrock `{status, statusReason, message, toe, path}` or OAuth

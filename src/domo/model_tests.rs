@@ -141,6 +141,26 @@ fn token_response_sample_decodes() {
     .expect("token");
     assert_eq!(t.access_token, "eyJ.x.y");
     assert_eq!(t.expires_in, Some(3599));
+    assert_eq!(t.user_id, Some(964_382_593));
+}
+
+#[test]
+fn token_user_id_may_be_a_string_absent_or_unusable() {
+    let user_id = |json: &str| {
+        serde_json::from_str::<TokenResponse>(json)
+            .expect("token")
+            .user_id
+    };
+    assert_eq!(
+        user_id(r#"{"access_token": "t", "userId": "964382593"}"#),
+        Some(964_382_593)
+    );
+    assert_eq!(user_id(r#"{"access_token": "t"}"#), None);
+    assert_eq!(user_id(r#"{"access_token": "t", "userId": null}"#), None);
+    assert_eq!(
+        user_id(r#"{"access_token": "t", "userId": {"id": 1}}"#),
+        None
+    );
 }
 
 #[test]

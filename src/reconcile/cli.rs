@@ -88,6 +88,13 @@ fn print_summary(r: &RunReport) {
         if p.remove_unknown { "removed" } else { "kept" },
         t.missing_in_domo
     );
+    if t.skipped > 0 {
+        println!(
+            "  {} membership(s) of the Domo API client's own user (id {}) left alone",
+            t.skipped,
+            p.api_user_id.map_or("?".to_owned(), |id| id.to_string())
+        );
+    }
     for g in p
         .groups
         .iter()

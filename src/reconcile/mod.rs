@@ -8,7 +8,8 @@
 //! nothing queued; after it, every repair is durable and the next run finds whatever is left.
 //!
 //! Safety: protected groups and Domo's default group are never read or changed; members the
-//! service has never seen are reported and kept unless `reconcile.remove_unknown`; a plan that
+//! service has never seen are reported and kept unless `reconcile.remove_unknown`; the Domo API
+//! client's own user (a member of every group it creates) is never removed; a plan that
 //! removes more than the cap is stored as `held` and waits for approval. One run at a time
 //! across replicas: a lease row in the store.
 
@@ -268,7 +269,10 @@ impl Reconciler {
             max_removals: self.settings.max_removals,
             max_removal_share: self.settings.max_removal_share,
         };
-        Ok(plan_run(&read, &missing, &users, &limits))
+        // Domo makes the API client's own user a member of every group the client creates:
+        // it is never removed, nor reported unknown.
+        let api_user = self.domo.api_user().await?;
+        Ok(plan_run(&read, &missing, &users, &limits, api_user))
     }
 
     /// Queues the plan's repairs in one commit.

@@ -56,6 +56,10 @@ pub struct GroupPlan {
     pub remove: Vec<Member>,
     /// Members the service has never seen (removed only with `reconcile.remove_unknown`).
     pub unknown: Vec<i64>,
+    /// Members that would be removed or reported unknown but are never touched: the Domo API
+    /// client's own user, whom Domo makes a member of every group the client creates.
+    #[serde(default)]
+    pub skipped: Vec<Member>,
 }
 
 /// Totals over every group.
@@ -67,6 +71,9 @@ pub struct Totals {
     pub add: usize,
     pub remove: usize,
     pub unknown: usize,
+    /// Members left alone because they are the Domo API client's own user.
+    #[serde(default)]
+    pub skipped: usize,
     /// Users who should be in a group but have no Domo account the service can find.
     pub missing_in_domo: usize,
 }
@@ -80,6 +87,9 @@ pub struct ReconcilePlan {
     pub groups: Vec<GroupPlan>,
     /// Whether unknown members are removed by this plan.
     pub remove_unknown: bool,
+    /// The Domo user the API client acts as (never removed); `null` when Domo did not say.
+    #[serde(default)]
+    pub api_user_id: Option<i64>,
     /// Why the plan waits for approval (`null` when under the cap).
     pub held: Option<String>,
     /// Emails whose memberships the plan changes (one repair job each).
@@ -119,12 +129,14 @@ fn removals_of(g: &GroupPlan, remove_unknown: bool) -> usize {
 
 /// Compares what Domo has (`read`: every managed group that exists) with what the service
 /// wants for every user it has seen. `missing` are desired group names that do not exist in
-/// Domo. Protected groups must already be left out of both.
+/// Domo. Protected groups must already be left out of both. `api_user` (the Domo API client's
+/// own user) is never removed nor counted unknown: it is listed as skipped instead.
 pub fn plan_run(
     read: &[GroupRead],
     missing: &BTreeSet<String>,
     users: &[SeenUser],
     limits: &Limits,
+    api_user: Option<i64>,
 ) -> ReconcilePlan {
     let seen: BTreeMap<i64, &str> = users
         .iter()
@@ -149,27 +161,32 @@ pub fn plan_run(
         email: seen.get(&id).map(|e| (*e).to_owned()),
         domo_user_id: id,
     };
+    let is_api_user = |id: &i64| api_user == Some(*id);
     let mut groups = Vec::new();
     for g in read {
         let want = wanted.get(&name_key(&g.name)).cloned().unwrap_or_default();
+        let (skipped, others): (Vec<i64>, Vec<i64>) = g
+            .members
+            .iter()
+            .filter(|id| !want.contains(id))
+            .partition(|id| is_api_user(id));
         groups.push(GroupPlan {
             name: g.name.clone(),
             domo_group_id: Some(g.id),
             members: g.members.len(),
             desired: want.len(),
             add: want.difference(&g.members).map(|id| member(*id)).collect(),
-            remove: g
-                .members
+            remove: others
                 .iter()
-                .filter(|id| seen.contains_key(id) && !want.contains(id))
+                .filter(|id| seen.contains_key(id))
                 .map(|id| member(*id))
                 .collect(),
-            unknown: g
-                .members
+            unknown: others
                 .iter()
                 .filter(|id| !seen.contains_key(id))
                 .copied()
                 .collect(),
+            skipped: skipped.into_iter().map(member).collect(),
         });
     }
     for name in missing {
@@ -182,6 +199,7 @@ pub fn plan_run(
             add: want.iter().map(|id| member(*id)).collect(),
             remove: Vec::new(),
             unknown: Vec::new(),
+            skipped: Vec::new(),
         });
     }
     let mut affected = BTreeSet::new();
@@ -204,6 +222,7 @@ pub fn plan_run(
         add: groups.iter().map(|g| g.add.len()).sum(),
         remove: groups.iter().map(|g| g.remove.len()).sum(),
         unknown: groups.iter().map(|g| g.unknown.len()).sum(),
+        skipped: groups.iter().map(|g| g.skipped.len()).sum(),
         missing_in_domo: missing_users.len(),
     };
     let mut p = ReconcilePlan {
@@ -211,6 +230,7 @@ pub fn plan_run(
         create,
         groups,
         remove_unknown: limits.remove_unknown,
+        api_user_id: api_user,
         held: None,
         users: affected.into_iter().collect(),
         missing_in_domo: missing_users.into_iter().collect(),

@@ -1,5 +1,6 @@
 //! A reconcile's removal of a member the service has never seen (only with
-//! `reconcile.remove_unknown`): job key `domo-user:<id>`, payload `{"run", "remove"}`.
+//! `reconcile.remove_unknown`): job key `domo-user:<id>`, payload `{"run", "remove"}`. The
+//! Domo API client's own user is never removed.
 
 use serde::Deserialize;
 
@@ -30,6 +31,22 @@ impl Worker {
             };
             return self.finish(c, None, rec, outcome).await;
         };
+        // Never the API client's own user, whatever the plan says (a plan stored before its
+        // id was known may list it): Domo makes it a member of every group it creates.
+        match self.domo.api_user().await {
+            Ok(Some(api_user)) if api_user == r.domo_user_id => {
+                tracing::info!(
+                    domo.user_id = api_user,
+                    "not removing the Domo API client's own user"
+                );
+                return self.finish(c, None, rec, JobOutcome::Done).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let outcome = self.domo_failure(c, &e);
+                return self.finish(c, None, rec, outcome).await;
+            }
+        }
         let mut outcome = JobOutcome::Done;
         let mut refused = Vec::new();
         for (gid, name) in &r.remove {

@@ -11,6 +11,7 @@ use domo_group_sync::app::Application;
 use domo_group_sync::config::{Config, ConfigInput, Format, Scheme, Secret, SourceConfig};
 
 pub use crate::binary::*;
+pub use crate::options::*;
 pub use crate::tokens::*;
 use domo_group_sync::sim::{SeedUser, SimConfig, SimState, Simulator};
 use domo_group_sync::store::Store;
@@ -28,68 +29,6 @@ pub const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 pub const OKTA_SECRET: &str = "Basic YWRtaW46c3VwZXJzZWNyZXQ=";
 /// The Clerk (Svix) source's secret.
 pub const CLERK_SECRET: &str = "whsec_dGVzdC1jbGVyay1zZWNyZXQtMDEyMzQ1Njc4OQ==";
-
-/// The default rules: two exact IdP groups, a glob, and an attribute rule with a template.
-pub const DEFAULT_RULES: &str = r#"
-[[rules]]
-when = { group = "Marketing" }
-domo_groups = ["Marketing"]
-
-[[rules]]
-when = { group = "Finance" }
-domo_groups = ["Finance"]
-
-[[rules]]
-when = { group = "eng-*" }
-domo_groups = ["Engineering"]
-
-[[rules]]
-when = { attribute = "department", equals = "Sales" }
-domo_groups = ["Sales", "Sales {location}"]
-"#;
-
-/// How to start a test app.
-pub struct Options {
-    /// Users the simulator starts with (emails); names are derived.
-    pub users: Vec<String>,
-    /// `[[rules]]` TOML.
-    pub rules: String,
-    /// Extra TOML appended to the generated config (e.g. a `[domo]` override is not possible,
-    /// use the fields below).
-    pub dry_run: bool,
-    pub create_missing_users: bool,
-    pub group_commit: bool,
-    pub max_body_bytes: usize,
-    pub worker_concurrency: usize,
-    pub max_attempts: u32,
-    pub user_wait_secs: u64,
-    pub token_ttl_secs: u64,
-    /// `server.request_timeout_secs`.
-    pub request_timeout_secs: u64,
-    /// The store URL; `spawn_app_with` sets it to a fresh database of the pass's backend.
-    pub store_url: Option<String>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            users: ["ada@example.com", "grace@example.com", "alan@example.com"]
-                .map(str::to_owned)
-                .to_vec(),
-            rules: DEFAULT_RULES.to_owned(),
-            dry_run: false,
-            create_missing_users: false,
-            group_commit: true,
-            max_body_bytes: 65_536,
-            worker_concurrency: 4,
-            max_attempts: 6,
-            user_wait_secs: 2,
-            token_ttl_secs: 3600,
-            request_timeout_secs: 10,
-            store_url: None,
-        }
-    }
-}
 
 /// A running service with its simulator. Stopped when dropped.
 pub struct TestApp {
@@ -121,83 +60,6 @@ impl Drop for TestApp {
 /// Starts the service with the default options.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
-}
-
-/// The config text the harness uses (sources of every scheme, the given rules).
-pub fn config_toml(dir: &std::path::Path, sim: SocketAddr, o: &Options) -> String {
-    format!(
-        r#"
-[server]
-listen = "127.0.0.1:0"
-max_body_bytes = {max_body}
-request_timeout_secs = {request_timeout}
-
-[store]
-url = "{db}"
-group_commit = {group_commit}
-
-[domo]
-api_base = "http://{sim}"
-client_id = "sim-client"
-client_secret = "sim-secret"
-dry_run = {dry_run}
-create_missing_users = {create_missing}
-requests_per_second = 2000
-max_in_flight = 16
-request_timeout_secs = 5
-user_wait_secs = {user_wait}
-
-[worker]
-concurrency = {concurrency}
-max_attempts = {max_attempts}
-backoff_base_ms = 50
-backoff_max_secs = 2
-lease_secs = 10
-poll_interval_ms = 50
-
-[[sources]]
-name = "sw"
-format = "canonical"
-scheme = "standard-webhooks"
-secrets = ["{SW_SECRET}", "{SW_OLD_SECRET}"]
-
-[[sources]]
-name = "gh"
-format = "canonical"
-scheme = "github"
-secrets = ["{GITHUB_SECRET}"]
-
-[[sources]]
-name = "okta"
-format = "okta"
-scheme = "okta"
-secrets = ["{OKTA_SECRET}"]
-
-[[sources]]
-name = "clerk"
-format = "clerk"
-scheme = "svix"
-secrets = ["{CLERK_SECRET}"]
-
-{rules}
-
-{api_tokens}
-"#,
-        max_body = o.max_body_bytes,
-        db = o
-            .store_url
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", dir.join("test.db").display())),
-        group_commit = o.group_commit,
-        dry_run = o.dry_run,
-        create_missing = o.create_missing_users,
-        user_wait = o.user_wait_secs,
-        concurrency = o.worker_concurrency,
-        max_attempts = o.max_attempts,
-        request_timeout = o.request_timeout_secs,
-        rules = o.rules,
-        api_tokens = api_tokens_toml(),
-    )
 }
 
 /// Starts a simulator and the service.
@@ -248,7 +110,12 @@ pub async fn spawn_app_with(mut o: Options) -> TestApp {
         sim,
         store,
         worker,
-        client: reqwest::Client::new(),
+        // Idle connections are dropped before the server would close them (its header read
+        // timeout also bounds an idle keep-alive connection), so that no request races a close.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_millis(o.header_read_timeout_ms / 2))
+            .build()
+            .expect("HTTP client"),
         config,
         _dir: dir,
         db,
@@ -323,12 +190,17 @@ impl TestApp {
         assert!(text.contains("\"queued\""), "not queued: {text}");
     }
 
-    /// Stops the service (HTTP and workers) and waits until it has, leaving the simulator and
-    /// the database up, so that another replica can carry on.
-    pub async fn stop_service(&mut self) {
+    /// Tells the service to stop (as SIGTERM would) without waiting for it.
+    pub fn signal_stop(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
+    }
+
+    /// Stops the service (HTTP and workers) and waits until it has, leaving the simulator and
+    /// the database up, so that another replica can carry on.
+    pub async fn stop_service(&mut self) {
+        self.signal_stop();
         // The app closes its store last, after its workers have stopped.
         self.wait_until("the service to stop", || async {
             self.store.ping().await.is_err()

@@ -14,7 +14,7 @@ const ADA: &str = "ada@example.com";
 const GRACE: &str = "grace@example.com";
 const ALAN: &str = "alan@example.com";
 
-async fn app_with(reconcile: &str) -> TestApp {
+pub(crate) async fn app_with(reconcile: &str) -> TestApp {
     spawn_app_with(Options {
         rules: format!("{DEFAULT_RULES}\n[reconcile]\n{reconcile}\n"),
         ..Options::default()
@@ -22,7 +22,7 @@ async fn app_with(reconcile: &str) -> TestApp {
     .await
 }
 
-async fn onboard(app: &TestApp, email: &str, idp_groups: &[&str]) {
+pub(crate) async fn onboard(app: &TestApp, email: &str, idp_groups: &[&str]) {
     let (status, body) = call(
         app,
         Method::POST,
@@ -46,7 +46,7 @@ async fn hand_remove(app: &TestApp, group: u64, user: u64) {
     assert_eq!(resp.status(), 204);
 }
 
-fn group_id(app: &TestApp, name: &str) -> u64 {
+pub(crate) fn group_id(app: &TestApp, name: &str) -> u64 {
     app.sim_state()
         .groups
         .iter()
@@ -55,7 +55,7 @@ fn group_id(app: &TestApp, name: &str) -> u64 {
         .expect("group exists")
 }
 
-async fn start(app: &TestApp, apply: bool) -> Value {
+pub(crate) async fn start(app: &TestApp, apply: bool) -> Value {
     let (status, body) = call(
         app,
         Method::POST,
@@ -67,14 +67,14 @@ async fn start(app: &TestApp, apply: bool) -> Value {
     body
 }
 
-fn plan_group<'a>(run: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn plan_group<'a>(run: &'a Value, name: &str) -> &'a Value {
     run["plan"]["groups"]
         .as_array()
         .and_then(|gs| gs.iter().find(|g| g["name"] == name))
         .unwrap_or_else(|| panic!("no group {name} in {run}"))
 }
 
-fn ids(v: &Value) -> Vec<u64> {
+pub(crate) fn ids(v: &Value) -> Vec<u64> {
     v.as_array()
         .map(|a| {
             a.iter()

@@ -142,7 +142,8 @@ pub async fn list_runs(
 }
 
 /// One reconcile run: when, who, the plan (per group: members, adds, removals, unknown
-/// members), what was queued and what failed.
+/// members, and members skipped because they are the Domo API client's own user), what was
+/// queued and what failed.
 #[utoipa::path(get, path = "/api/v1/reconcile/runs/{id}", tag = "reconcile",
     security(("bearer" = ["read"])),
     params(("id" = i64, Path, description = "The run's number")),

@@ -95,6 +95,37 @@ async fn a_token_past_its_refresh_time_is_fetched_again() {
     assert_eq!(client.token_refreshes(), 2);
 }
 
+#[tokio::test]
+async fn the_api_user_is_the_token_answers_user_id_and_kept_when_a_later_one_lacks_it() {
+    let server = MockServer::start().await;
+    // The first token is due at once, so the next call fetches a second; its answer has no
+    // `userId`.
+    token_request()
+        .respond_with(ResponseTemplate::new(200).set_body_json(token_body("first", 0)))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut without = token_body("second", 3600);
+    if let Some(o) = without.as_object_mut() {
+        o.remove("userId");
+    }
+    token_request()
+        .respond_with(ResponseTemplate::new(200).set_body_json(without))
+        .with_priority(2)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let client = client(&server);
+    assert_eq!(client.api_user_id(), None, "no token yet");
+
+    assert_eq!(client.api_user().await.expect("token"), Some(964_382_593));
+    client.check_token().await.expect("second token");
+    assert_eq!(client.token_refreshes(), 2);
+    assert_eq!(client.api_user_id(), Some(964_382_593));
+}
+
 /// Token endpoint issuing `old` first, then `new`.
 async fn mount_rotating_tokens(server: &MockServer) {
     token_request()
