@@ -15,7 +15,8 @@ mod users;
 
 use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::{LazyLock, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -64,6 +65,27 @@ impl StoreError {
 pub struct SqliteStore {
     write: SqlitePool,
     read: SqlitePool,
+    /// Set while the writer runs a relaxed transaction (`synchronous = NORMAL`); the pool
+    /// puts `FULL` back when the connection returns, however the transaction ended.
+    relaxed: Arc<AtomicBool>,
+}
+
+impl SqliteStore {
+    /// The writer connection with `synchronous = NORMAL`: its commits are not fsynced (a
+    /// later fsynced commit, or the next checkpoint, makes them durable). For bookkeeping that
+    /// can be redone after a power loss, never for what a client is told is stored.
+    /// `synchronous = FULL` comes back when the connection returns to the pool, also when the
+    /// caller is cancelled half-way (see `connect`).
+    pub(crate) async fn relaxed_writer(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
+        let mut conn = self.write.acquire().await?;
+        self.relaxed.store(true, Ordering::SeqCst);
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await?;
+        Ok(conn)
+    }
 }
 
 /// PostgreSQL: one pool shared by every task of this replica.
@@ -147,9 +169,24 @@ impl Store {
                 // in BENCHMARKS.md). The writer still checkpoints past 64 MB, which bounds the
                 // WAL if the background task falls behind or is not running (tests, tools).
                 .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES);
+            let relaxed = Arc::new(AtomicBool::new(false));
+            let flag = relaxed.clone();
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .acquire_timeout(Duration::from_secs(10))
+                .after_release(move |conn, _| {
+                    let flag = flag.clone();
+                    Box::pin(async move {
+                        if flag.swap(false, Ordering::SeqCst) {
+                            // On failure the pool closes the connection; its replacement
+                            // opens with the options' `synchronous = FULL`.
+                            sqlx::query("PRAGMA synchronous = FULL")
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                        Ok(true)
+                    })
+                })
                 .connect_with(opts.clone())
                 .await?;
             let read = if memory {
@@ -161,7 +198,11 @@ impl Store {
                     .connect_with(opts)
                     .await?
             };
-            Ok(Store::Sqlite(SqliteStore { write, read }))
+            Ok(Store::Sqlite(SqliteStore {
+                write,
+                read,
+                relaxed,
+            }))
         } else {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -250,6 +291,73 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
+
+    async fn sqlite_file(dir: &tempfile::TempDir) -> SqliteStore {
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let config = StoreConfig {
+            url: Secret::new(url),
+            group_commit: true,
+            max_batch: 8,
+            max_connections: 2,
+        };
+        match Store::connect(&config).await.expect("connect") {
+            Store::Sqlite(s) => s,
+            Store::Postgres(_) => unreachable!("a sqlite URL"),
+        }
+    }
+
+    /// The writer's `PRAGMA synchronous`: 1 = NORMAL, 2 = FULL.
+    async fn writer_synchronous(s: &SqliteStore) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&s.write)
+            .await
+            .expect("pragma")
+    }
+
+    #[tokio::test]
+    async fn a_relaxed_writer_is_durable_again_once_returned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = sqlite_file(&dir).await;
+        assert_eq!(writer_synchronous(&s).await, 2, "FULL by default");
+        let mut conn = s.relaxed_writer().await.expect("relaxed");
+        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("pragma");
+        assert_eq!(level, 1, "NORMAL while held");
+        drop(conn);
+        assert_eq!(writer_synchronous(&s).await, 2, "FULL once returned");
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_relaxed_transaction_still_restores_full() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = sqlite_file(&dir).await;
+        let work = async {
+            let mut conn = s.relaxed_writer().await.expect("relaxed");
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
+            sqlx::query("CREATE TABLE t (x INTEGER)")
+                .execute(&mut *tx)
+                .await
+                .expect("create");
+            std::future::pending::<()>().await;
+        };
+        // The caller gives up half-way (a shutdown deadline): the future is dropped with the
+        // transaction open and the connection relaxed.
+        let cancelled = tokio::time::timeout(Duration::from_millis(50), work).await;
+        assert!(cancelled.is_err());
+        assert_eq!(
+            writer_synchronous(&s).await,
+            2,
+            "FULL after a cancelled holder"
+        );
+        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 't'")
+            .fetch_one(&s.write)
+            .await
+            .expect("count");
+        assert_eq!(tables, 0, "the open transaction was rolled back");
+    }
 
     #[test]
     fn placeholders_are_rewritten_for_sqlite_and_cached() {

@@ -1,6 +1,8 @@
 //! Per-user state, sender identities, Domo caches (groups, users), known memberships and the
 //! audit log; and `finish_job`, which writes a job's results and outcome in one transaction.
 
+use sqlx::Connection;
+
 use super::{Store, StoreError, on_pool, on_read_pool};
 
 /// A user's stored row.
@@ -90,58 +92,126 @@ impl Store {
     /// Writes a job's state, memberships, audit entries and outcome in one transaction.
     /// Returns how many events the outcome touched: 0 if the lease was lost meanwhile, and then
     /// only the audit entries are written.
+    ///
+    /// The commit is relaxed: it returns before it reaches the disk (SQLite `synchronous =
+    /// NORMAL`, PostgreSQL `synchronous_commit = off`), which takes an fsync off every job.
+    /// This is safe because the claim before it was durable: if a power loss takes this
+    /// commit back, the events are `running` again with their attempt counted, the reaper
+    /// requeues them when the lease expires, and the re-run (attempt > 1) reads the user's
+    /// groups live from Domo instead of trusting memberships this commit would have recorded.
+    /// Both databases keep their log in order, so a later durable commit (the next claim or
+    /// ingest) makes this one durable too. A process crash loses nothing either way.
     pub async fn finish_job(&self, r: &JobResult, now_ms: i64) -> Result<u64, StoreError> {
         macro_rules! q {
             ($t:expr) => {
                 self.sql($t)
             };
         }
-        on_pool!(self, pool, _unused = "" => {
-            let mut tx = pool.begin().await?;
-            // The outcome first: when the lease was lost (the job expired and another worker
-            // may hold the user now), the user's state and memberships are left to that
-            // worker; only the audit of the calls made is kept.
-            let touched = match &r.outcome {
-                JobOutcome::Done => sqlx::query(q!(OUTCOME_DONE)).bind(&r.owner).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-                JobOutcome::Retry { run_at_ms, error } => sqlx::query(q!(OUTCOME_RETRY))
-                    .bind(&r.owner).bind(run_at_ms).bind(error).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-                JobOutcome::Dead { reason } => sqlx::query(q!(OUTCOME_DEAD))
-                    .bind(&r.owner).bind(reason).bind(now_ms)
-                    .execute(&mut *tx).await?.rows_affected(),
-            };
-            if let Some(u) = r.user.as_ref().filter(|_| touched > 0) {
-                sqlx::query(q!(UPSERT_USER))
-                    .bind(&u.user_key).bind(&u.state).bind(u.domo_user_id).bind(i64::from(u.synced))
-                    .bind(u.last_event).bind(now_ms)
-                    .execute(&mut *tx).await?;
-                if let Some(all) = &r.memberships_replace {
-                    sqlx::query(q!(DELETE_MEMBERSHIPS)).bind(&u.user_key).execute(&mut *tx).await?;
-                    for (gid, name) in all {
-                        sqlx::query(q!(UPSERT_MEMBERSHIP)).bind(&u.user_key).bind(gid).bind(name)
-                            .bind(now_ms).execute(&mut *tx).await?;
+        macro_rules! write_job {
+            ($tx:ident) => {{
+                // The outcome first: when the lease was lost (the job expired and another worker
+                // may hold the user now), the user's state and memberships are left to that
+                // worker; only the audit of the calls made is kept.
+                let touched = match &r.outcome {
+                    JobOutcome::Done => sqlx::query(q!(OUTCOME_DONE))
+                        .bind(&r.owner)
+                        .bind(now_ms)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected(),
+                    JobOutcome::Retry { run_at_ms, error } => sqlx::query(q!(OUTCOME_RETRY))
+                        .bind(&r.owner)
+                        .bind(run_at_ms)
+                        .bind(error)
+                        .bind(now_ms)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected(),
+                    JobOutcome::Dead { reason } => sqlx::query(q!(OUTCOME_DEAD))
+                        .bind(&r.owner)
+                        .bind(reason)
+                        .bind(now_ms)
+                        .execute(&mut *$tx)
+                        .await?
+                        .rows_affected(),
+                };
+                if let Some(u) = r.user.as_ref().filter(|_| touched > 0) {
+                    sqlx::query(q!(UPSERT_USER))
+                        .bind(&u.user_key)
+                        .bind(&u.state)
+                        .bind(u.domo_user_id)
+                        .bind(i64::from(u.synced))
+                        .bind(u.last_event)
+                        .bind(now_ms)
+                        .execute(&mut *$tx)
+                        .await?;
+                    if let Some(all) = &r.memberships_replace {
+                        sqlx::query(q!(DELETE_MEMBERSHIPS))
+                            .bind(&u.user_key)
+                            .execute(&mut *$tx)
+                            .await?;
+                        for (gid, name) in all {
+                            sqlx::query(q!(UPSERT_MEMBERSHIP))
+                                .bind(&u.user_key)
+                                .bind(gid)
+                                .bind(name)
+                                .bind(now_ms)
+                                .execute(&mut *$tx)
+                                .await?;
+                        }
+                    }
+                    for (gid, name) in &r.memberships_add {
+                        sqlx::query(q!(UPSERT_MEMBERSHIP))
+                            .bind(&u.user_key)
+                            .bind(gid)
+                            .bind(name)
+                            .bind(now_ms)
+                            .execute(&mut *$tx)
+                            .await?;
+                    }
+                    for gid in &r.memberships_remove {
+                        sqlx::query(q!(DELETE_MEMBERSHIP))
+                            .bind(&u.user_key)
+                            .bind(gid)
+                            .execute(&mut *$tx)
+                            .await?;
                     }
                 }
-                for (gid, name) in &r.memberships_add {
-                    sqlx::query(q!(UPSERT_MEMBERSHIP)).bind(&u.user_key).bind(gid).bind(name)
-                        .bind(now_ms).execute(&mut *tx).await?;
+                for a in &r.audit {
+                    sqlx::query(q!(INSERT_AUDIT))
+                        .bind(a.at_ms)
+                        .bind(a.event)
+                        .bind(&a.user_key)
+                        .bind(a.rule)
+                        .bind(&a.op)
+                        .bind(&a.group_name)
+                        .bind(a.domo_group_id)
+                        .bind(a.domo_user_id)
+                        .bind(a.http_status)
+                        .bind(&a.outcome)
+                        .bind(&a.error)
+                        .bind(a.duration_ms)
+                        .execute(&mut *$tx)
+                        .await?;
                 }
-                for gid in &r.memberships_remove {
-                    sqlx::query(q!(DELETE_MEMBERSHIP)).bind(&u.user_key).bind(gid)
-                        .execute(&mut *tx).await?;
-                }
+                $tx.commit().await?;
+                Ok(touched)
+            }};
+        }
+        match self {
+            Store::Sqlite(s) => {
+                let mut conn = s.relaxed_writer().await?;
+                let mut tx = conn.begin().await?;
+                write_job!(tx)
             }
-            for a in &r.audit {
-                sqlx::query(q!(INSERT_AUDIT))
-                    .bind(a.at_ms).bind(a.event).bind(&a.user_key).bind(a.rule).bind(&a.op)
-                    .bind(&a.group_name).bind(a.domo_group_id).bind(a.domo_user_id)
-                    .bind(a.http_status).bind(&a.outcome).bind(&a.error).bind(a.duration_ms)
-                    .execute(&mut *tx).await?;
+            Store::Postgres(p) => {
+                let mut tx = p.pool.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit = off")
+                    .execute(&mut *tx)
+                    .await?;
+                write_job!(tx)
             }
-            tx.commit().await?;
-            Ok(touched)
-        })
+        }
     }
 
     /// The stored row of a user.
