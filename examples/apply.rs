@@ -44,6 +44,10 @@ struct Args {
     /// Events per delivery.
     #[arg(long, default_value_t = 100)]
     batch: usize,
+    /// The service's `/metrics` URL: when given, the mean Domo call time the workers saw
+    /// (from `dgs_domo_request_duration_seconds`) is reported as `call_ms`.
+    #[arg(long)]
+    metrics: Option<String>,
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 300)]
     timeout_secs: u64,
@@ -80,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let changes = events.len();
     let calls_before = api_calls(&client, &args.sim).await?.0;
+    let timing_before = domo_timing(&client, args.metrics.as_deref()).await?;
 
     let started = Instant::now();
     for (i, chunk) in events.chunks(args.batch.max(1)).enumerate() {
@@ -125,9 +130,18 @@ async fn main() -> anyhow::Result<()> {
     let calls = api_calls(&client, &args.sim).await?.0 - calls_before;
     let rate = applied as f64 / elapsed.as_secs_f64();
     let per_change = calls as f64 / changes.max(1) as f64;
+    let call_ms = match (
+        timing_before,
+        domo_timing(&client, args.metrics.as_deref()).await?,
+    ) {
+        (Some((s0, n0)), Some((s1, n1))) if n1 > n0 => {
+            format!("{:.3}", (s1 - s0) * 1000.0 / (n1 - n0))
+        }
+        _ => "null".to_owned(),
+    };
     if args.json {
         println!(
-            r#"{{"phase":"{}","changes":{changes},"applied":{applied},"sent_s":{:.3},"seconds":{:.3},"changes_per_s":{rate:.1},"calls":{calls},"calls_per_change":{per_change:.3}}}"#,
+            r#"{{"phase":"{}","changes":{changes},"applied":{applied},"sent_s":{:.3},"seconds":{:.3},"changes_per_s":{rate:.1},"calls":{calls},"calls_per_change":{per_change:.3},"call_ms":{call_ms}}}"#,
             args.phase,
             sent.as_secs_f64(),
             elapsed.as_secs_f64()
@@ -160,6 +174,35 @@ async fn api_calls(client: &reqwest::Client, sim: &str) -> anyhow::Result<(u64, 
         .map(|m| m.values().filter_map(|c| c["total"].as_u64()).sum())
         .unwrap_or(0);
     Ok((calls, state))
+}
+
+/// The service's Domo call latency so far: (sum of seconds, count) over every label of
+/// `dgs_domo_request_duration_seconds`; `None` without a metrics URL.
+async fn domo_timing(
+    client: &reqwest::Client,
+    metrics: Option<&str>,
+) -> anyhow::Result<Option<(f64, f64)>> {
+    let Some(url) = metrics else { return Ok(None) };
+    let text = client
+        .get(url)
+        .send()
+        .await
+        .context("service metrics")?
+        .text()
+        .await?;
+    let total = |name: &str| -> f64 {
+        text.lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    Ok(Some((
+        total("dgs_domo_request_duration_seconds_sum"),
+        total("dgs_domo_request_duration_seconds_count"),
+    )))
 }
 
 /// How many (user, team group) pairs are in the wanted state.
