@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::api::{self, AppState, DomoReadiness};
+use crate::api::{self, AppState, DomoReadiness, SharedState};
 use crate::config::{Config, Format, Scheme, Secret, SourceConfig};
 use crate::domo::{ClientSettings, DomoClient};
 use crate::ingest::Ingestor;
@@ -125,7 +125,7 @@ impl Application {
         } else {
             Some(Arc::new(domo))
         };
-        let state = AppState {
+        let state = AppState::new(SharedState {
             sources: Arc::new(sources),
             ingestor,
             store: store.clone(),
@@ -133,7 +133,7 @@ impl Application {
             api_tokens: config.api.tokens.clone().into(),
             rules: worker.rules.clone(),
             reconciler: reconciler.clone(),
-        };
+        });
         let router = crate::api::stack::router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
             .await

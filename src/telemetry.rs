@@ -14,6 +14,9 @@ pub fn init(format: LogFormat, level: &str) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(FmtSpan::NONE)
+        // Colours only on a terminal: escape codes in a log file or a collector are noise,
+        // and formatting them is a measurable share of a request's CPU (BENCHMARKS.md).
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder

@@ -22,9 +22,26 @@ use crate::rules::RuleSet;
 use crate::store::Store;
 use doc::SecuritySchemes;
 
-/// What handlers share. Cheap to clone.
+/// What handlers share: one reference count per request (axum clones the state for every
+/// request), whatever it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl AppState {
+    pub fn new(shared: SharedState) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// The contents of `AppState`.
+pub struct SharedState {
     /// Configured webhook sources by name.
     pub sources: Arc<HashMap<String, Arc<SourceConfig>>>,
     pub ingestor: Ingestor,
