@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::event::{CanonicalEvent, EventType};
 use crate::sources::Parsed;
-use crate::store::{IngestItem, IngestOutcome, Store, StoreError};
+use crate::store::{IngestItem, IngestOutcome, IngestSession, Store, StoreError};
 
 /// Why events could not be stored: the HTTP layer answers 503.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -112,43 +112,84 @@ fn store_error(e: &StoreError) -> IngestError {
     IngestError(e.to_string())
 }
 
+/// How long a committer keeps the writer connection for batch after batch while requests
+/// keep arriving, before handing it back so that the workers' claims get their turn.
+const HOLD_WRITER: std::time::Duration = std::time::Duration::from_millis(20);
+
 async fn commit_loop(
     store: Store,
     rx: Arc<Mutex<mpsc::Receiver<Request>>>,
     max_batch: usize,
     notify: Arc<Notify>,
 ) {
+    let mut pending: Vec<Request> = Vec::new();
     loop {
-        let batch = {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else { return };
-            let mut batch = vec![first];
-            while batch.len() < max_batch {
-                match rx.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
-        let now = chrono::Utc::now().timestamp_millis();
-        let requests: Vec<(&str, &[IngestItem])> = batch
-            .iter()
-            .map(|r| (r.source.as_str(), r.items.as_slice()))
-            .collect();
-        match store.ingest(&requests, now).await {
-            Ok(outcomes) => {
-                for (req, out) in batch.into_iter().zip(outcomes) {
-                    let _ = req.reply.send(Ok(out));
-                }
-                notify.notify_waiters();
-            }
+        if pending.is_empty() {
+            // Wait for work holding no connection.
+            let Some(head) = rx.lock().await.recv().await else {
+                return;
+            };
+            pending.push(head);
+        }
+        take_waiting(&rx, &mut pending, max_batch);
+        let mut session = match store.ingest_session().await {
+            Ok(s) => s,
             Err(e) => {
                 let err = store_error(&e);
-                for req in batch {
+                for req in pending.drain(..) {
                     let _ = req.reply.send(Err(err.clone()));
                 }
+                continue;
             }
+        };
+        let held = std::time::Instant::now();
+        loop {
+            let batch = std::mem::take(&mut pending);
+            // A failed connection goes back to the pool, which tests or closes it.
+            if !commit_batch(&mut session, batch, &notify).await {
+                break;
+            }
+            take_waiting(&rx, &mut pending, max_batch);
+            if pending.is_empty() || held.elapsed() >= HOLD_WRITER {
+                break;
+            }
+        }
+    }
+}
+
+/// Adds the requests already queued to `pending`, up to `max_batch`, without ever waiting:
+/// the caller may hold the writer, and another committer may be parked on the queue.
+fn take_waiting(rx: &Mutex<mpsc::Receiver<Request>>, pending: &mut Vec<Request>, max_batch: usize) {
+    let Ok(mut rx) = rx.try_lock() else { return };
+    while pending.len() < max_batch {
+        match rx.try_recv() {
+            Ok(r) => pending.push(r),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Commits one batch on the session and answers its requests; whether the commit worked.
+async fn commit_batch(session: &mut IngestSession, batch: Vec<Request>, notify: &Notify) -> bool {
+    let now = chrono::Utc::now().timestamp_millis();
+    let requests: Vec<(&str, &[IngestItem])> = batch
+        .iter()
+        .map(|r| (r.source.as_str(), r.items.as_slice()))
+        .collect();
+    match session.ingest(&requests, now).await {
+        Ok(outcomes) => {
+            for (req, out) in batch.into_iter().zip(outcomes) {
+                let _ = req.reply.send(Ok(out));
+            }
+            notify.notify_waiters();
+            true
+        }
+        Err(e) => {
+            let err = store_error(&e);
+            for req in batch {
+                let _ = req.reply.send(Err(err.clone()));
+            }
+            false
         }
     }
 }

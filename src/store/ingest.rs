@@ -6,7 +6,10 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 
 use sqlx::Row;
 
-use super::{Store, StoreError, on_pool};
+use sqlx::Connection;
+use sqlx::pool::PoolConnection;
+
+use super::{Store, StoreError};
 
 /// One event to store, already verified, parsed and mapped.
 #[derive(Debug, Clone)]
@@ -60,25 +63,30 @@ const PARAMS_PER_ROW: usize = 10;
 /// any size takes a handful of statements whose texts (and prepared plans) are reused.
 const MAX_ROWS: usize = 128;
 
-/// The insert of `rows` rows: `ON CONFLICT DO NOTHING`, returning the rows it stored, so that
-/// the ones missing are duplicates. Built once per size.
+/// The insert of `rows` rows, `$N` style: `ON CONFLICT DO NOTHING`, returning the rows it
+/// stored, so that the ones missing are duplicates.
+fn insert_sql_text(rows: usize) -> String {
+    let mut sql = String::from(COLUMNS);
+    for r in 0..rows {
+        let b = 2 + r * PARAMS_PER_ROW;
+        let row: Vec<String> = (b..b + PARAMS_PER_ROW).map(|n| format!("${n}")).collect();
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("({}, $1, $1, $1, 0)", row.join(", ")));
+    }
+    sql.push_str(" ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id");
+    sql
+}
+
+/// `insert_sql_text`, built once per size (the chunk sizes are few: powers of two).
 fn insert_sql(rows: usize) -> &'static str {
     static CACHE: LazyLock<Mutex<HashMap<usize, &'static str>>> =
         LazyLock::new(|| Mutex::new(HashMap::new()));
     let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-    cache.entry(rows).or_insert_with(|| {
-        let mut sql = String::from(COLUMNS);
-        for r in 0..rows {
-            let b = 2 + r * PARAMS_PER_ROW;
-            let row: Vec<String> = (b..b + PARAMS_PER_ROW).map(|n| format!("${n}")).collect();
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("({}, $1, $1, $1, 0)", row.join(", ")));
-        }
-        sql.push_str(" ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id");
-        Box::leak(sql.into_boxed_str())
-    })
+    cache
+        .entry(rows)
+        .or_insert_with(|| Box::leak(insert_sql_text(rows).into_boxed_str()))
 }
 
 /// Splits `n` rows into statement sizes: the largest power of two ≤ `MAX_ROWS` that fits,
@@ -93,15 +101,67 @@ fn chunk_sizes(mut n: usize) -> Vec<usize> {
     sizes
 }
 
+/// A hold on a writer connection for consecutive ingest batches. Returning a connection to
+/// sqlx's pool costs a spawned task and a ping on the database thread; on SQLite, whose one
+/// writer connection every batch needs, that hand-back was a third of a batch's time under
+/// load. The committer keeps a session while requests are waiting (for a bounded time, so
+/// that workers get the writer too) and drops it when the queue is empty.
+pub enum IngestSession {
+    Sqlite(PoolConnection<sqlx::Sqlite>),
+    Postgres(PoolConnection<sqlx::Postgres>),
+}
+
 impl Store {
+    /// Takes a writer connection for `IngestSession::ingest`.
+    pub async fn ingest_session(&self) -> Result<IngestSession, StoreError> {
+        Ok(match self {
+            Store::Sqlite(s) => IngestSession::Sqlite(s.write.acquire().await?),
+            Store::Postgres(p) => IngestSession::Postgres(p.pool.acquire().await?),
+        })
+    }
+
     /// Stores the items of several requests in ONE transaction and returns, per request, the
     /// outcome of each item. Nothing is visible (or acknowledged) before the commit.
+    pub async fn ingest(
+        &self,
+        requests: &[(&str, &[IngestItem])],
+        now_ms: i64,
+    ) -> Result<Vec<Vec<IngestOutcome>>, StoreError> {
+        self.ingest_session().await?.ingest(requests, now_ms).await
+    }
+
+    /// Counts stored events by status (for tests, metrics and the crash test).
+    pub async fn count_events(&self, status: &str) -> Result<i64, StoreError> {
+        super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE status = $1" => {
+            Ok(sqlx::query_scalar(sql).bind(status).fetch_one(pool).await?)
+        })
+    }
+
+    /// Counts events still to be worked (queued or running), in one read: two separate
+    /// counts can both miss a job that moves from running back to queued between them.
+    pub async fn count_pending(&self) -> Result<i64, StoreError> {
+        super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE status IN ('queued', 'running')" => {
+            Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
+        })
+    }
+
+    /// Whether an event with this source and id is stored.
+    pub async fn has_event(&self, source: &str, event_id: &str) -> Result<bool, StoreError> {
+        super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE source = $1 AND event_id = $2" => {
+            let n: i64 = sqlx::query_scalar(sql).bind(source).bind(event_id).fetch_one(pool).await?;
+            Ok(n > 0)
+        })
+    }
+}
+
+impl IngestSession {
+    /// `Store::ingest` on this session's connection.
     ///
     /// The rows go in with a few multi-row inserts rather than one statement per event: on
     /// SQLite each statement is a round trip to the database thread, and that hand-off, not
     /// the insert itself, was most of the cost of a batch.
     pub async fn ingest(
-        &self,
+        &mut self,
         requests: &[(&str, &[IngestItem])],
         now_ms: i64,
     ) -> Result<Vec<Vec<IngestOutcome>>, StoreError> {
@@ -120,18 +180,17 @@ impl Store {
         });
         // (source, event id) → row id, for the rows stored by this transaction.
         let mut stored: HashMap<(String, String), i64> = HashMap::with_capacity(order.len());
-        on_pool!(self, pool, _unused = "" => {
-            let mut tx = pool.begin().await?;
-            let mut rest = order.as_slice();
-            for size in chunk_sizes(order.len()) {
-                let (chunk, tail) = rest.split_at(size);
-                rest = tail;
-                let mut q = sqlx::query(self.sql(insert_sql(size))).bind(now_ms);
-                for &(r, i) in chunk {
+        macro_rules! bind_rows {
+            ($q:ident, $rows:expr) => {
+                for &(r, i) in $rows {
                     let (source, items) = requests[r];
                     let it = &items[i];
-                    let status = if it.job_key.is_some() { "queued" } else { "ignored" };
-                    q = q
+                    let status = if it.job_key.is_some() {
+                        "queued"
+                    } else {
+                        "ignored"
+                    };
+                    $q = $q
                         .bind(source)
                         .bind(&it.event_id)
                         .bind(&it.event_type)
@@ -143,12 +202,36 @@ impl Store {
                         .bind(it.replay_of)
                         .bind(&it.request_id);
                 }
-                for row in q.fetch_all(&mut *tx).await? {
-                    stored.insert((row.try_get("source")?, row.try_get("event_id")?), row.try_get("id")?);
+            };
+        }
+        macro_rules! keep_stored {
+            ($rows:expr) => {
+                for row in $rows {
+                    stored.insert(
+                        (row.try_get("source")?, row.try_get("event_id")?),
+                        row.try_get("id")?,
+                    );
                 }
-            }
-            tx.commit().await?;
-        });
+            };
+        }
+        macro_rules! insert_chunks {
+            ($conn:ident, $sql:expr) => {{
+                let mut tx = $conn.begin().await?;
+                let mut rest = order.as_slice();
+                for size in chunk_sizes(order.len()) {
+                    let (chunk, tail) = rest.split_at(size);
+                    rest = tail;
+                    let mut q = sqlx::query($sql(insert_sql(size))).bind(now_ms);
+                    bind_rows!(q, chunk);
+                    keep_stored!(q.fetch_all(&mut *tx).await?);
+                }
+                tx.commit().await?;
+            }};
+        }
+        match self {
+            IngestSession::Sqlite(conn) => insert_chunks!(conn, super::sqlite_sql),
+            IngestSession::Postgres(conn) => insert_chunks!(conn, std::convert::identity),
+        }
         // The first occurrence of a key in insert order got the row; later ones are duplicates.
         let mut pks: Vec<Vec<Option<i64>>> = requests
             .iter()
@@ -180,29 +263,6 @@ impl Store {
                     .collect()
             })
             .collect())
-    }
-
-    /// Counts stored events by status (for tests, metrics and the crash test).
-    pub async fn count_events(&self, status: &str) -> Result<i64, StoreError> {
-        super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE status = $1" => {
-            Ok(sqlx::query_scalar(sql).bind(status).fetch_one(pool).await?)
-        })
-    }
-
-    /// Counts events still to be worked (queued or running), in one read: two separate
-    /// counts can both miss a job that moves from running back to queued between them.
-    pub async fn count_pending(&self) -> Result<i64, StoreError> {
-        super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE status IN ('queued', 'running')" => {
-            Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
-        })
-    }
-
-    /// Whether an event with this source and id is stored.
-    pub async fn has_event(&self, source: &str, event_id: &str) -> Result<bool, StoreError> {
-        super::on_read_pool!(self, pool, sql = "SELECT COUNT(*) FROM events WHERE source = $1 AND event_id = $2" => {
-            let n: i64 = sqlx::query_scalar(sql).bind(source).bind(event_id).fetch_one(pool).await?;
-            Ok(n > 0)
-        })
     }
 }
 

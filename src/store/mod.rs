@@ -27,7 +27,7 @@ use sqlx::sqlite::{
 use crate::config::StoreConfig;
 
 pub use events::{EventFilter, EventRow};
-pub use ingest::{IngestItem, IngestOutcome, IngestStatus};
+pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
 pub use users::{AuditEntry, DomoGroupRow, JobOutcome, JobResult, UserRow};
