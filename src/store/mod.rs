@@ -6,6 +6,7 @@
 //! The store never calls Domo and never reads the clock: callers pass `now`.
 
 mod events;
+mod finish;
 mod ingest;
 mod jobs;
 mod migrate;
@@ -27,10 +28,11 @@ use sqlx::sqlite::{
 use crate::config::StoreConfig;
 
 pub use events::{EventFilter, EventRow};
+pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
-pub use users::{AuditEntry, DomoGroupRow, JobOutcome, JobResult, UserRow};
+pub use users::{AuditEntry, DomoGroupRow, UserRow};
 
 /// A store error. `is_unavailable` tells the HTTP layer to answer 503.
 #[derive(Debug, thiserror::Error)]
