@@ -305,3 +305,7 @@ impl UserState {
 #[cfg(test)]
 #[path = "state_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "state_props.rs"]
+mod props;

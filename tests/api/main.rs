@@ -21,6 +21,7 @@ mod openapi;
 mod options;
 mod reconcile;
 mod reconcile_api_user;
+mod reconcile_runs;
 mod reconcile_scale;
 mod replica_state;
 mod replicas;
