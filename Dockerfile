@@ -10,14 +10,17 @@ WORKDIR /src
 # Dependencies first, in their own layer: a placeholder crate with the real manifests, so this
 # layer is rebuilt only when Cargo.toml or Cargo.lock change.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+COPY sims/Cargo.toml ./sims/
+RUN mkdir -p src sims/src \
     && echo 'fn main() {}' > src/main.rs \
-    && touch src/lib.rs \
+    && touch src/lib.rs sims/src/lib.rs \
     && cargo build --release --locked \
-    && rm -rf src target/release/domo-group-sync* target/release/deps/domo_group_sync* \
-       target/release/deps/libdomo_group_sync* target/release/.fingerprint/domo-group-sync-*
+    && rm -rf src sims/src target/release/domo-group-sync* target/release/deps/domo_group_sync* \
+       target/release/deps/libdomo_group_sync* target/release/.fingerprint/domo-group-sync-* \
+       target/release/deps/dgs_sims* target/release/deps/libdgs_sims* target/release/.fingerprint/dgs-sims-*
 # Then the service itself.
 COPY src ./src
+COPY sims/src ./sims/src
 COPY migrations ./migrations
 RUN cargo build --release --locked \
     && install -D -m 0755 target/release/domo-group-sync /out/domo-group-sync \

@@ -1,10 +1,11 @@
-//! The application: builds the store, the Domo client (or an in-process simulator), the
-//! ingestor, the workers and the router; runs them until the shutdown future resolves, then
-//! drains within a bound.
+//! The application: builds the store, the Domo client, the ingestor, the workers and the
+//! router; runs them until the shutdown future resolves, then drains within a bound. For the
+//! demo the binary may hand it a stand-in Domo ([`DemoDomo`]) to run beside it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,16 +22,22 @@ use crate::domo::{ClientSettings, DomoClient};
 use crate::ingest::Ingestor;
 use crate::reconcile::Reconciler;
 use crate::rules::RuleSet;
-use crate::sim::{SeedUser, SimConfig, Simulator};
 use crate::store::Store;
 use crate::worker::{Directory, RetryPolicy, Worker, WorkerSettings};
 
-/// Users the in-process simulator starts with, so the README's example works out of the box.
-const DEMO_USERS: [(&str, &str); 3] = [
-    ("ada@example.com", "Ada Lovelace"),
-    ("grace@example.com", "Grace Hopper"),
-    ("alan@example.com", "Alan Turing"),
-];
+/// A stand-in Domo that the binary starts for the demo when no Domo credentials are
+/// configured (the simulator of the `dgs-sims` crate, which the service's modules never
+/// import): where it listens, the client credentials it accepts, and the task that serves it
+/// until the token is cancelled.
+pub struct DemoDomo {
+    pub addr: SocketAddr,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub serve: Box<dyn FnOnce(CancellationToken) -> BoxedTask + Send>,
+}
+
+/// A task the application runs beside itself and awaits on the way out.
+pub type BoxedTask = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// How long releasing the jobs in hand may take after the shutdown deadline.
 const RELEASE_BOUND: Duration = Duration::from_secs(3);
@@ -43,7 +50,7 @@ pub struct Application {
     reconciler: Arc<Reconciler>,
     reconcile_every: Duration,
     store: Store,
-    sim: Option<(Simulator, TcpListener)>,
+    sim: Option<DemoDomo>,
     shutdown_timeout: Duration,
     header_read_timeout: Duration,
     /// The demo source's name and secret, when running on defaults.
@@ -52,7 +59,17 @@ pub struct Application {
 
 impl Application {
     /// Opens the store (running migrations), sets everything up and binds the listener.
-    pub async fn build(mut config: Config) -> anyhow::Result<Application> {
+    /// Domo credentials must be configured (see [`Application::build_with_demo`]).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Self::build_with_demo(config, None).await
+    }
+
+    /// As [`Application::build`]; when no Domo credentials are configured and `demo_domo` is
+    /// given, the service talks to that stand-in and runs it until it stops.
+    pub async fn build_with_demo(
+        mut config: Config,
+        demo_domo: Option<DemoDomo>,
+    ) -> anyhow::Result<Application> {
         let store = Store::open(&config.store)
             .await
             .context("cannot open the store")?;
@@ -62,33 +79,16 @@ impl Application {
             None
         };
         let mut sim = None;
-        let (client_id, client_secret) = if config.domo.uses_simulator() {
-            let listener = TcpListener::bind(config.domo.sim_listen)
-                .await
-                .with_context(|| {
-                    format!("cannot bind the simulator to {}", config.domo.sim_listen)
-                })?;
-            let sim_config = SimConfig {
-                users: DEMO_USERS
-                    .iter()
-                    .map(|(email, name)| SeedUser {
-                        email: (*email).to_owned(),
-                        name: (*name).to_owned(),
-                        role: "Participant".to_owned(),
-                    })
-                    .collect(),
-                ..SimConfig::default()
-            };
-            let ids = (
-                Secret::new(sim_config.client_id.clone()),
-                Secret::new(sim_config.client_secret.clone()),
-            );
-            let addr = listener.local_addr()?;
+        let (client_id, client_secret) = if let (true, Some(demo_domo)) =
+            (config.domo.uses_simulator(), demo_domo)
+        {
+            let addr = demo_domo.addr;
             config.domo.api_base = format!("http://{addr}")
                 .parse()
                 .context("simulator address")?;
             tracing::info!(%addr, "no Domo credentials configured: using the built-in Domo simulator");
-            sim = Some((Simulator::new(sim_config), listener));
+            let ids = (demo_domo.client_id.clone(), demo_domo.client_secret.clone());
+            sim = Some(demo_domo);
             ids
         } else {
             match (&config.domo.client_id, &config.domo.client_secret) {
@@ -159,7 +159,7 @@ impl Application {
 
     /// The in-process simulator's address, when one runs.
     pub fn sim_addr(&self) -> Option<SocketAddr> {
-        self.sim.as_ref().and_then(|(_, l)| l.local_addr().ok())
+        self.sim.as_ref().map(|d| d.addr)
     }
 
     /// The store (tests inspect it).
@@ -188,10 +188,7 @@ impl Application {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
         let sim_token = CancellationToken::new();
-        let sim_task = self.sim.map(|(sim, listener)| {
-            let t = sim_token.clone();
-            tokio::spawn(async move { sim.serve(listener, t.cancelled_owned()).await })
-        });
+        let sim_task = self.sim.map(|d| tokio::spawn((d.serve)(sim_token.clone())));
         let abort = CancellationToken::new();
         self.worker.spawn_with_abort(&tracker, &token, &abort);
         if !self.reconcile_every.is_zero() {

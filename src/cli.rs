@@ -5,14 +5,29 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
-use crate::app::Application;
+use crate::app::{Application, DemoDomo};
 use crate::config::{Config, Scheme, Secret, SourceConfig};
 
-/// Runs the service until Ctrl-C or SIGTERM.
-pub async fn serve(config_path: Option<&Path>) -> anyhow::Result<()> {
+/// Starts a stand-in Domo on the address given, for the demo (the binary passes the
+/// simulator's; the service's modules never import it).
+pub type DemoDomoStarter =
+    fn(
+        std::net::SocketAddr,
+    ) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<DemoDomo>> + Send>>;
+
+/// Runs the service until Ctrl-C or SIGTERM. With no Domo credentials configured it runs the
+/// stand-in Domo `start_demo_domo` starts on `domo.sim_listen`.
+pub async fn serve(
+    config_path: Option<&Path>,
+    start_demo_domo: Option<DemoDomoStarter>,
+) -> anyhow::Result<()> {
     let config = Config::load(config_path).map_err(|e| anyhow::anyhow!("{e}"))?;
     crate::telemetry::init(config.log.format, &config.log.level);
-    let app = Application::build(config).await?;
+    let demo_domo = match start_demo_domo {
+        Some(start) if config.domo.uses_simulator() => Some(start(config.domo.sim_listen).await?),
+        _ => None,
+    };
+    let app = Application::build_with_demo(config, demo_domo).await?;
     let addr = app.local_addr()?;
     if let Some((name, secret)) = &app.demo {
         eprintln!(

@@ -4,8 +4,9 @@
 //! to the `store` (group commit) before the 202. The `worker` claims stored events per user,
 //! folds them into the user's `state`, derives the desired groups through the `rules`, `plan`s
 //! the difference and applies it with the `domo` client. `sources` map each sender's payloads
-//! to the canonical `event`; `signature` verifies each sender's scheme; `sim` is a local Domo;
-//! `prometheus` owns the metrics and `/metrics`.
+//! to the canonical `event`; `signature` verifies each sender's scheme;
+//! `prometheus` owns the metrics and `/metrics`. The simulators of Domo and the providers live
+//! in their own crate (`sims/`), which the binary uses for its demo and `*-sim` subcommands.
 
 pub mod api;
 pub mod app;
@@ -20,7 +21,6 @@ pub mod prometheus;
 pub mod reconcile;
 pub mod rules;
 pub mod signature;
-pub mod sim;
 pub mod sources;
 pub mod state;
 pub mod store;

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use domo_group_sync::app::DemoDomo;
 use domo_group_sync::cli;
+use domo_group_sync::config::Secret;
 
 /// Keeps Domo groups in step with an identity provider or HR system.
 #[derive(Parser)]
@@ -25,7 +27,7 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Run a local simulator of the Domo API (for tests and trying the service).
-    DomoSim(domo_group_sync::sim::SimArgs),
+    DomoSim(dgs_sims::domo::SimArgs),
     /// Print the headers a sender would send for a body, to test a source with curl.
     Sign(cli::SignArgs),
     /// Print the OpenAPI document.
@@ -64,8 +66,8 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve { config } => cli::serve(config.as_deref()).await,
-            Command::DomoSim(args) => domo_group_sync::sim::run(args).await,
+            Command::Serve { config } => cli::serve(config.as_deref(), Some(start_demo_domo)).await,
+            Command::DomoSim(args) => dgs_sims::domo::run(args).await,
             Command::Sign(args) => cli::sign(&args),
             Command::Openapi => {
                 let doc = domo_group_sync::api::openapi()
@@ -93,4 +95,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The demo's Domo: the simulator with three users, on `listen`.
+fn start_demo_domo(
+    listen: std::net::SocketAddr,
+) -> std::pin::Pin<Box<dyn Future<Output = anyhow::Result<DemoDomo>> + Send>> {
+    Box::pin(async move {
+        let demo = dgs_sims::domo::Demo::bind(listen).await?;
+        let (client_id, client_secret) = demo.credentials();
+        Ok(DemoDomo {
+            addr: demo.addr,
+            client_id: Secret::new(client_id),
+            client_secret: Secret::new(client_secret),
+            serve: Box::new(move |stop| Box::pin(demo.serve(stop.cancelled_owned()))),
+        })
+    })
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dgs_sims::domo::{SimConfig, Simulator};
 use domo_group_sync::config::StoreConfig;
-use domo_group_sync::sim::{SimConfig, Simulator};
 use domo_group_sync::store::Store;
 use tokio::sync::Mutex;
 
@@ -183,7 +183,7 @@ async fn repeated_sigkill_under_load_loses_nothing() {
         users: options
             .users
             .iter()
-            .map(|e| domo_group_sync::sim::SeedUser {
+            .map(|e| dgs_sims::domo::SeedUser {
                 email: e.clone(),
                 name: e.clone(),
                 role: "Participant".into(),

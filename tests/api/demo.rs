@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use domo_group_sync::app::Application;
-use domo_group_sync::config::{Config, ConfigInput, Scheme};
-use domo_group_sync::sim::SimState;
+use dgs_sims::domo::SimState;
+use domo_group_sync::app::{Application, DemoDomo};
+use domo_group_sync::config::{Config, ConfigInput, Scheme, Secret};
 use tokio::sync::oneshot;
 
 use crate::helpers::{adhoc_source, sign_with};
@@ -28,7 +28,20 @@ async fn the_readme_demo_turns_a_signed_event_into_a_domo_group_with_a_member() 
         env: &env,
     })
     .expect("defaults are valid");
-    let app = Application::build(config).await.expect("app builds");
+    // As the binary does: the simulator crate's demo Domo on `domo.sim_listen`.
+    let demo = dgs_sims::domo::Demo::bind(config.domo.sim_listen)
+        .await
+        .expect("demo simulator binds");
+    let (client_id, client_secret) = demo.credentials();
+    let demo_domo = DemoDomo {
+        addr: demo.addr,
+        client_id: Secret::new(client_id),
+        client_secret: Secret::new(client_secret),
+        serve: Box::new(move |stop| Box::pin(demo.serve(stop.cancelled_owned()))),
+    };
+    let app = Application::build_with_demo(config, Some(demo_domo))
+        .await
+        .expect("app builds");
     let addr = app.local_addr().expect("addr");
     let sim = app.sim_addr().expect("the built-in simulator runs");
     let (name, secret) = app.demo.clone().expect("demo source");

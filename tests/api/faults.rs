@@ -1,7 +1,7 @@
 //! Domo misbehaving, with the real service and the simulator over TCP: rate limits, server
 //! errors, expired tokens, permanent refusals, unknown users.
 
-use domo_group_sync::sim::{Faults, RequestRecord};
+use dgs_sims::domo::{Faults, RequestRecord};
 
 use crate::helpers::*;
 

@@ -13,7 +13,7 @@ use domo_group_sync::config::{Config, ConfigInput, Format, Scheme, Secret, Sourc
 pub use crate::binary::*;
 pub use crate::options::*;
 pub use crate::tokens::*;
-use domo_group_sync::sim::{SeedUser, SimConfig, SimState, Simulator};
+use dgs_sims::domo::{SeedUser, SimConfig, SimState, Simulator};
 use domo_group_sync::store::Store;
 use domo_group_sync::worker::Worker;
 use serde_json::{Value, json};

@@ -16,6 +16,7 @@ mod docs;
 mod faults;
 mod health;
 mod helpers;
+mod layering;
 mod metrics;
 mod openapi;
 mod options;

@@ -5,7 +5,7 @@
 /// Asks for an applying run at `first` and `second` (base URLs) at the same moment, with Domo
 /// slowed down so the runs would overlap: one is started (201), the other refused (409), and
 /// one run is stored.
-use domo_group_sync::sim::Faults;
+use dgs_sims::domo::Faults;
 use reqwest::Method;
 use serde_json::json;
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use domo_group_sync::sim::Faults;
+use dgs_sims::domo::Faults;
 use serde_json::json;
 
 use crate::helpers::*;

@@ -1,7 +1,7 @@
 //! Secrets stay secret: the real binary logs a full scenario at `trace`, and neither its logs
 //! nor its answers contain a configured secret, a signature, a token or a payload body.
 
-use domo_group_sync::sim::{SeedUser, SimConfig, Simulator};
+use dgs_sims::domo::{SeedUser, SimConfig, Simulator};
 
 use crate::helpers::*;
 

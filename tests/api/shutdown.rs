@@ -8,8 +8,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use dgs_sims::domo::{Faults, SeedUser, SimConfig, Simulator};
 use domo_group_sync::config::{Config, ConfigInput};
-use domo_group_sync::sim::{Faults, SeedUser, SimConfig, Simulator};
 use domo_group_sync::store::Store;
 use tokio::net::TcpListener;
 

@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use dgs_sims::domo::SimState;
 use domo_group_sync::config::{Scheme, Secret};
-use domo_group_sync::sim::SimState;
 use sqlx::postgres::PgPool;
 
 use crate::helpers::{

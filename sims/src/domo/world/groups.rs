@@ -2,9 +2,9 @@
 //! membership, with Domo's rules (reference §3).
 
 use super::{Actor, GroupUpdate, NewGroup, World, unique_key};
-use crate::sim::error::SimError;
-use crate::sim::model::Group;
-use crate::sim::params::Page;
+use crate::domo::error::SimError;
+use crate::domo::model::Group;
+use crate::domo::params::Page;
 
 impl World {
     /// A group by id, or 404.

@@ -4,8 +4,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::{assert_bedrock, spawn, spawn_default};
-use crate::sim::SimConfig;
-use crate::sim::config::generated_users;
+use crate::domo::SimConfig;
+use crate::domo::config::generated_users;
 
 #[tokio::test]
 async fn list_pages_over_more_than_500_users() {

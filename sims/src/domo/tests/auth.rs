@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::{assert_bedrock, spawn, spawn_default};
-use crate::sim::SimConfig;
+use crate::domo::SimConfig;
 
 fn assert_token_body(body: &Value, scope: &str, ttl: u64) {
     assert_eq!(body["token_type"], "bearer");

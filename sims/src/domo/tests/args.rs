@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use clap::Parser;
 
-use crate::sim::{DEFAULT_SEED, SimArgs, SimConfig, Simulator};
+use crate::domo::{DEFAULT_SEED, SimArgs, SimConfig, Simulator};
 
 #[derive(Debug, Parser)]
 struct Cli {

@@ -4,7 +4,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{assert_bedrock, spawn, spawn_default};
-use crate::sim::SimConfig;
+use crate::domo::SimConfig;
 
 #[tokio::test]
 async fn create_is_201_with_string_creator_and_duplicate_is_400() {
@@ -138,7 +138,7 @@ async fn list_pages_default_50_max_500_with_offset() {
 #[tokio::test]
 async fn members_are_a_bare_array_of_ids_and_membership_is_idempotent() {
     let sim = spawn(SimConfig {
-        users: crate::sim::config::generated_users(3).collect(),
+        users: crate::domo::config::generated_users(3).collect(),
         ..SimConfig::default()
     })
     .await;
@@ -230,7 +230,7 @@ async fn members_are_a_bare_array_of_ids_and_membership_is_idempotent() {
 #[tokio::test]
 async fn adding_to_an_inactive_group_is_400_until_activated() {
     let sim = spawn(SimConfig {
-        users: crate::sim::config::generated_users(1).collect(),
+        users: crate::domo::config::generated_users(1).collect(),
         ..SimConfig::default()
     })
     .await;

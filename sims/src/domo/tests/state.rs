@@ -4,12 +4,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::{spawn, spawn_default};
-use crate::sim::{SimConfig, SimState, Simulator};
+use crate::domo::{SimConfig, SimState, Simulator};
 
 #[tokio::test]
 async fn calls_are_counted_per_route_template_with_ok_separately() {
     let sim = spawn(SimConfig {
-        users: crate::sim::config::generated_users(2).collect(),
+        users: crate::domo::config::generated_users(2).collect(),
         ..SimConfig::default()
     })
     .await;
@@ -61,7 +61,7 @@ async fn calls_are_counted_per_route_template_with_ok_separately() {
     assert!(ops.active && !ops.default);
     assert!(ops.members.contains(&user));
 
-    let log: Vec<crate::sim::RequestRecord> = serde_json::from_value(
+    let log: Vec<crate::domo::RequestRecord> = serde_json::from_value(
         sim.control(Method::GET, "/_sim/requests", None, StatusCode::OK)
             .await,
     )
@@ -170,7 +170,7 @@ async fn hand_edits_add_users_and_groups_and_bypass_api_rules() {
 
 #[test]
 fn the_same_seed_gives_the_same_ids_and_another_seed_others() {
-    let users = || crate::sim::config::generated_users(5).collect::<Vec<_>>();
+    let users = || crate::domo::config::generated_users(5).collect::<Vec<_>>();
     let ids = |seed: u64| {
         let state = Simulator::new(SimConfig {
             seed,

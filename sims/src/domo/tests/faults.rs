@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{assert_bedrock, spawn_default};
-use crate::sim::Faults;
+use crate::domo::Faults;
 
 #[tokio::test]
 async fn rate_429_with_and_without_retry_after_changes_nothing() {

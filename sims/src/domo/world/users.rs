@@ -6,9 +6,9 @@ use std::collections::BTreeSet;
 use chrono::Utc;
 
 use super::{NewUser, World, unique_key};
-use crate::sim::error::SimError;
-use crate::sim::model::{ROLES, User};
-use crate::sim::params::Page;
+use crate::domo::error::SimError;
+use crate::domo::model::{ROLES, User};
+use crate::domo::params::Page;
 
 impl World {
     /// A user by id (deleted ones included), or 404.

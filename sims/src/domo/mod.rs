@@ -86,6 +86,7 @@
 mod auth;
 mod config;
 mod control;
+mod demo;
 mod error;
 mod faults;
 mod groups;
@@ -108,6 +109,7 @@ use axum::Router;
 use axum::routing::MethodRouter;
 
 pub use config::{DEFAULT_SEED, SeedUser, SimArgs, SimConfig};
+pub use demo::{DEMO_USERS, Demo};
 pub use error::SimError;
 pub use faults::Faults;
 pub use state::{CallCount, RequestRecord, SimGroup, SimState, SimUser};
@@ -231,7 +233,7 @@ impl Simulator {
         self.lock().world.owner_id()
     }
 
-    fn config(&self) -> &SimConfig {
+    pub fn config(&self) -> &SimConfig {
         &self.inner.config
     }
 

@@ -1,0 +1,11 @@
+//! Simulators of the third parties domo-group-sync talks to, for its tests and its demo.
+//!
+//! These are tools, not the service: the service's modules never import this crate. The
+//! `domo-group-sync` binary uses it only for its demo (a built-in Domo when no credentials are
+//! configured) and its `*-sim` subcommands; the integration tests use it as a dev-dependency.
+//! Each simulator is built from the reference in `shared/reference/`, lists its guesses about
+//! the real service where it is defined, and fails the way the real one fails.
+//!
+//! - [`domo`]: the Domo Platform API (OAuth token, groups, group members, users).
+
+pub mod domo;
