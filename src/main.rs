@@ -28,6 +28,8 @@ enum Command {
     },
     /// Run a local simulator of the Domo API (for tests and trying the service).
     DomoSim(dgs_sims::domo::SimArgs),
+    /// Run a local simulator of Okta's System Log, users and groups APIs.
+    OktaSim(dgs_sims::okta::OktaArgs),
     /// Print the headers a sender would send for a body, to test a source with curl.
     Sign(cli::SignArgs),
     /// Print the OpenAPI document.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve { config } => cli::serve(config.as_deref(), Some(start_demo_domo)).await,
             Command::DomoSim(args) => dgs_sims::domo::run(args).await,
+            Command::OktaSim(args) => dgs_sims::okta::run(args).await,
             Command::Sign(args) => cli::sign(&args),
             Command::Openapi => {
                 let doc = domo_group_sync::api::openapi()

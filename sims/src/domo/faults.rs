@@ -1,120 +1,13 @@
-//! Fault injection: which faults are configured ([`Faults`]), what one request suffers
-//! ([`FaultPlan`], drawn from the seeded generator), and the responses a fault produces.
-//!
-//! Faults apply to `/oauth/token` and `/v1/*` only, never to `/_sim/*`. A faulted request
-//! never reaches a handler, so it changes no state.
-
-use std::time::Duration;
+//! The responses Domo's faults produce. Which faults are configured and what one request
+//! suffers is shared by every simulator (`crate::shared::faults`); faults apply to
+//! `/oauth/token` and `/v1/*` only, never to `/_sim/*`.
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
 
 use super::error::SimError;
-
-/// The faults injected into API requests. Every rate is a probability from 0.0 to 1.0,
-/// drawn independently per request.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Faults {
-    /// Share of requests answered `429 Too Many Requests`.
-    pub rate_429: f64,
-    /// Share of those 429 answers that carry `Retry-After`.
-    pub retry_after_share: f64,
-    /// The `Retry-After` value in seconds.
-    pub retry_after_secs: u64,
-    /// Share of requests answered 500, 502 or 503.
-    pub rate_5xx: f64,
-    /// Fixed latency added before every answer, in milliseconds.
-    pub latency_ms: u64,
-    /// Extra latency, uniform from 0 to this many milliseconds.
-    pub latency_jitter_ms: u64,
-    /// Share of requests whose TCP connection is dropped with no answer at all.
-    pub drop_rate: f64,
-}
-
-impl Faults {
-    /// Checks that every rate is a number from 0.0 to 1.0.
-    pub fn validate(&self) -> Result<(), String> {
-        let rates = [
-            ("rate_429", self.rate_429),
-            ("retry_after_share", self.retry_after_share),
-            ("rate_5xx", self.rate_5xx),
-            ("drop_rate", self.drop_rate),
-        ];
-        for (name, rate) in rates {
-            if !(0.0..=1.0).contains(&rate) {
-                return Err(format!("{name} must be between 0.0 and 1.0, got {rate}"));
-            }
-        }
-        Ok(())
-    }
-
-    /// Draws what happens to one request. The draws are made in a fixed order (latency
-    /// jitter, drop, 429, `Retry-After`, 5xx, status, empty body) so that a seed gives the same
-    /// sequence of faults whatever the rates; the first fault that hits wins, in the order
-    /// drop, 429, 5xx.
-    pub fn draw(&self, rng: &mut fastrand::Rng) -> FaultPlan {
-        let jitter = rng.u64(0..=self.latency_jitter_ms);
-        let (drop, too_many, with_retry_after) = (rng.f64(), rng.f64(), rng.f64());
-        let (server_error, status_pick, empty_pick) = (rng.f64(), rng.u8(0..3), rng.bool());
-
-        let action = if drop < self.drop_rate {
-            FaultAction::Drop
-        } else if too_many < self.rate_429 {
-            FaultAction::TooManyRequests {
-                retry_after_secs: (with_retry_after < self.retry_after_share)
-                    .then_some(self.retry_after_secs),
-            }
-        } else if server_error < self.rate_5xx {
-            let status = match status_pick {
-                0 => StatusCode::INTERNAL_SERVER_ERROR,
-                1 => StatusCode::BAD_GATEWAY,
-                _ => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            // A gateway error never has a Domo body; 500 and 503 have one half of the time.
-            let empty_body = status == StatusCode::BAD_GATEWAY || empty_pick;
-            FaultAction::ServerError { status, empty_body }
-        } else {
-            FaultAction::None
-        };
-        FaultPlan {
-            delay: Duration::from_millis(self.latency_ms.saturating_add(jitter)),
-            action,
-        }
-    }
-}
-
-/// What one request suffers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultPlan {
-    /// Latency to add before answering (or dropping).
-    pub delay: Duration,
-    /// The fault, if any.
-    pub action: FaultAction,
-}
-
-/// A fault in place of the real answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultAction {
-    /// No fault: the request is handled normally.
-    None,
-    /// Close the connection without answering.
-    Drop,
-    /// Answer 429, with `Retry-After` when set.
-    TooManyRequests {
-        /// The `Retry-After` seconds, if the header is sent.
-        retry_after_secs: Option<u64>,
-    },
-    /// Answer 500, 502 or 503.
-    ServerError {
-        /// The status.
-        status: StatusCode,
-        /// True for an empty body, false for a bedrock body.
-        empty_body: bool,
-    },
-}
+pub use crate::shared::faults::{FaultAction, Faults};
 
 /// The 429 answer.
 pub fn too_many_requests(retry_after_secs: Option<u64>) -> Response {
@@ -141,68 +34,5 @@ pub fn server_error(status: StatusCode, empty_body: bool) -> Response {
             "The service is temporarily unable to handle the request",
         )
         .into_response()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_faults_draw_nothing() {
-        let mut rng = fastrand::Rng::with_seed(1);
-        for _ in 0..1000 {
-            let plan = Faults::default().draw(&mut rng);
-            assert_eq!(plan.action, FaultAction::None);
-            assert_eq!(plan.delay, Duration::ZERO);
-        }
-    }
-
-    #[test]
-    fn full_rates_always_hit_in_priority_order() {
-        let mut rng = fastrand::Rng::with_seed(2);
-        let faults = Faults {
-            rate_429: 1.0,
-            retry_after_share: 1.0,
-            retry_after_secs: 7,
-            rate_5xx: 1.0,
-            latency_ms: 5,
-            latency_jitter_ms: 3,
-            ..Faults::default()
-        };
-        let plan = faults.draw(&mut rng);
-        assert_eq!(
-            plan.action,
-            FaultAction::TooManyRequests {
-                retry_after_secs: Some(7)
-            }
-        );
-        assert!((5..=8).contains(&plan.delay.as_millis()));
-        let dropping = Faults {
-            drop_rate: 1.0,
-            ..faults
-        };
-        assert_eq!(dropping.draw(&mut rng).action, FaultAction::Drop);
-    }
-
-    #[test]
-    fn rates_outside_zero_to_one_are_rejected() {
-        for faults in [
-            Faults {
-                rate_429: 1.5,
-                ..Faults::default()
-            },
-            Faults {
-                drop_rate: -0.1,
-                ..Faults::default()
-            },
-            Faults {
-                rate_5xx: f64::NAN,
-                ..Faults::default()
-            },
-        ] {
-            assert!(faults.validate().is_err(), "{faults:?} should be rejected");
-        }
-        assert!(Faults::default().validate().is_ok());
     }
 }

@@ -91,7 +91,6 @@ mod error;
 mod faults;
 mod groups;
 mod model;
-mod net;
 mod params;
 mod pipeline;
 mod state;
@@ -114,8 +113,9 @@ pub use error::SimError;
 pub use faults::Faults;
 pub use state::{CallCount, RequestRecord, SimGroup, SimState, SimUser};
 
+use crate::shared::net::{ConnKill, SimListener};
+use crate::shared::shutdown_signal;
 use auth::{Grant, Tokens};
-use net::{ConnKill, SimListener};
 use state::Shared;
 use world::World;
 
@@ -291,33 +291,4 @@ pub async fn run(args: SimArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "domo-sim listening");
     simulator.serve(listener, shutdown_signal()).await?;
     Ok(())
-}
-
-/// Completes on Ctrl-C, or SIGTERM on Unix.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::warn!(%error, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
 }

@@ -3,7 +3,6 @@
 //! or run the handler, and finally record the outcome. Control endpoints (`/_sim/*`) never
 //! pass through it.
 
-use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -12,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use super::Simulator;
 use super::error::SimError;
 use super::faults::{self, FaultAction};
-use super::net::ConnKill;
 use super::state::RequestRecord;
+use crate::shared::pipeline::{drop_connection, normalize_template, route_key};
 
 /// Route name used for requests that match no route.
 pub const UNMATCHED: &str = "(unmatched)";
@@ -76,17 +75,6 @@ pub async fn around_api(State(sim): State<Simulator>, request: Request, next: Ne
     response
 }
 
-/// Throws the connection's kill switch. Served without [`SimListener`](super::net::SimListener)
-/// (for example the bare [`Simulator::router`] under another server) there is no switch, and
-/// the handler task is unwound instead: hyper then drops that connection, and the panic hook
-/// is not run.
-fn drop_connection(request: &Request) {
-    match request.extensions().get::<ConnectInfo<ConnKill>>() {
-        Some(ConnectInfo(kill)) => kill.kill(),
-        None => std::panic::resume_unwind(Box::new(())),
-    }
-}
-
 /// Answer to a request that matches no route: a 404 bedrock body. Counted and logged under
 /// `"<METHOD> (unmatched)"`, but never faulted.
 pub async fn unmatched(State(sim): State<Simulator>, method: Method, uri: Uri) -> Response {
@@ -120,48 +108,5 @@ pub async fn method_not_allowed(uri: Uri) -> SimError {
         reason: "Method Not Allowed".to_owned(),
         message: "Request method not supported".to_owned(),
         path: Some(uri.path().to_owned()),
-    }
-}
-
-/// `"<METHOD> <template>"`, the key of the call counters.
-pub fn route_key(method: &Method, template: &str) -> String {
-    format!("{method} {template}")
-}
-
-/// Drops a trailing slash and names every path parameter `{id}`:
-/// `/v1/groups/{group}/users/{user}/` → `/v1/groups/{id}/users/{id}`.
-pub fn normalize_template(template: &str) -> String {
-    let trimmed = template.strip_suffix('/').filter(|t| !t.is_empty());
-    trimmed
-        .unwrap_or(template)
-        .split('/')
-        .map(|segment| {
-            if segment.starts_with('{') {
-                "{id}"
-            } else {
-                segment
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("/")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_are_normalised() {
-        assert_eq!(
-            normalize_template("/v1/groups/{group_id}/users/{user_id}/"),
-            "/v1/groups/{id}/users/{id}"
-        );
-        assert_eq!(normalize_template("/v1/groups/"), "/v1/groups");
-        assert_eq!(normalize_template("/oauth/token"), "/oauth/token");
-        assert_eq!(normalize_template("/"), "/");
-        assert_eq!(
-            route_key(&Method::PUT, "/v1/groups/{id}"),
-            "PUT /v1/groups/{id}"
-        );
     }
 }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Tokens;
 use super::faults::Faults;
 use super::world::World;
+pub use crate::shared::CallCount;
 
 /// How many request records are kept; older ones are dropped first.
 pub const REQUEST_LOG_CAPACITY: usize = 100_000;
@@ -149,15 +150,6 @@ pub struct SimUser {
     pub role: String,
     /// True once deleted (until revived).
     pub deleted: bool,
-}
-
-/// Counters of one route.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CallCount {
-    /// Requests received, faulted ones included.
-    pub total: u64,
-    /// Requests answered with a 2xx status.
-    pub ok: u64,
 }
 
 /// One API request in the log (`GET /_sim/requests`).

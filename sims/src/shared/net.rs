@@ -79,7 +79,7 @@ pub struct KillableStream {
 fn killed() -> io::Error {
     io::Error::new(
         io::ErrorKind::ConnectionAborted,
-        "domo-sim dropped the connection",
+        "the simulator dropped the connection",
     )
 }
 
