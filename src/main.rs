@@ -30,6 +30,8 @@ enum Command {
     DomoSim(dgs_sims::domo::SimArgs),
     /// Run a local simulator of Okta's System Log, users and groups APIs.
     OktaSim(dgs_sims::okta::OktaArgs),
+    /// Run a local simulator of Microsoft Entra ID (Graph delta queries, client credentials).
+    EntraSim(dgs_sims::entra::EntraArgs),
     /// Print the headers a sender would send for a body, to test a source with curl.
     Sign(cli::SignArgs),
     /// Print the OpenAPI document.
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
             Command::Serve { config } => cli::serve(config.as_deref(), Some(start_demo_domo)).await,
             Command::DomoSim(args) => dgs_sims::domo::run(args).await,
             Command::OktaSim(args) => dgs_sims::okta::run(args).await,
+            Command::EntraSim(args) => dgs_sims::entra::run(args).await,
             Command::Sign(args) => cli::sign(&args),
             Command::Openapi => {
                 let doc = domo_group_sync::api::openapi()

@@ -7,9 +7,11 @@
 //! the real service where it is defined, and fails the way the real one fails.
 //!
 //! - [`domo`]: the Domo Platform API (OAuth token, groups, group members, users).
+//! - [`entra`]: Microsoft Graph delta queries for users and groups, client-credentials tokens.
 //! - [`okta`]: Okta's System Log, users and groups, SSWS and OAuth service-app auth.
 //! - [`shared`]: what every simulator shares (faults, killable connections, request log).
 
 pub mod domo;
+pub mod entra;
 pub mod okta;
 pub mod shared;
