@@ -335,10 +335,11 @@ async fn add_demo_source(config: &mut Config, store: &Store) -> anyhow::Result<(
         name: "demo".to_owned(),
         format: Format::Canonical,
         scheme: Scheme::StandardWebhooks,
-        secrets: vec![secret.clone()],
+        secrets: vec![secret.clone().into()],
         tolerance_secs: 300,
         header: "Authorization".to_owned(),
         hmac: None,
+        allow_ips: Vec::new(),
     });
     if config.rules.is_empty() {
         config.rules.push(crate::config::RuleConfig {

@@ -149,7 +149,7 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
                 None => src
                     .secrets
                     .first()
-                    .cloned()
+                    .map(|s| s.value.clone())
                     .context("the source has no secret")?,
             };
             (src, secret)
@@ -167,16 +167,17 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
                 name: "cli".into(),
                 format: crate::config::Format::Canonical,
                 scheme: *scheme,
-                secrets: vec![secret.clone()],
+                secrets: vec![secret.clone().into()],
                 tolerance_secs: crate::signature::default_tolerance_secs(*scheme),
                 header: "Authorization".into(),
                 hmac: None,
+                allow_ips: Vec::new(),
             };
             (src, secret)
         }
         (None, None) => bail!("give --scheme and --secret, or --config and --source"),
     };
-    crate::signature::check_secret(source.scheme, &secret)
+    crate::signature::check_signing_secret(source.scheme, &secret)
         .map_err(|e| anyhow::anyhow!("secret: {e}"))?;
     let now = args
         .timestamp

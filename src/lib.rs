@@ -16,6 +16,7 @@ pub mod domo;
 pub mod error;
 pub mod event;
 pub mod ingest;
+pub mod net;
 pub mod plan;
 pub mod prometheus;
 pub mod reconcile;

@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::raw::{
-    RawApi, RawDomo, RawLog, RawReconcile, RawRule, RawServer, RawSource, RawStore, RawToken,
-    RawWorker, Text,
+    RawApi, RawDomo, RawLog, RawReconcile, RawRule, RawSecrets, RawServer, RawSource, RawStore,
+    RawToken, RawWorker, Text,
 };
 use super::types::*;
 
@@ -36,7 +36,7 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const TOP_LEVEL: [&str; 9] = [
+const TOP_LEVEL: [&str; 10] = [
     "server",
     "store",
     "domo",
@@ -46,6 +46,7 @@ const TOP_LEVEL: [&str; 9] = [
     "rules",
     "api",
     "reconcile",
+    "secrets",
 ];
 
 /// Where the configuration comes from: the file's text (if any) and the environment.
@@ -69,10 +70,12 @@ impl Config {
             })?),
             None => None,
         };
-        Config::parse(ConfigInput {
+        let mut config = Config::parse(ConfigInput {
             toml: text.as_deref(),
             env: &env,
-        })
+        })?;
+        config.file = path.map(Path::to_path_buf);
+        Ok(config)
     }
 
     /// Parses and validates configuration text plus environment overrides.
@@ -102,9 +105,11 @@ impl Config {
         let mut cx = Cx {
             errors,
             env: input.env,
+            watched: Vec::new(),
         };
         let mut config = cx.build(&table);
         config.demo = input.toml.is_none();
+        config.watched = std::mem::take(&mut cx.watched);
         if cx.errors.is_empty() {
             Ok(config)
         } else {
@@ -117,6 +122,8 @@ impl Config {
 pub(super) struct Cx<'a> {
     pub(super) errors: Vec<String>,
     env: &'a BTreeMap<String, String>,
+    /// The `file:` references read so far, with what they held.
+    watched: Vec<WatchedFile>,
 }
 
 impl Cx<'_> {
@@ -132,7 +139,7 @@ impl Cx<'_> {
         }
     }
 
-    fn item<T: DeserializeOwned>(&mut self, v: &toml::Value, path: &str) -> Option<T> {
+    pub(super) fn item<T: DeserializeOwned>(&mut self, v: &toml::Value, path: &str) -> Option<T> {
         match v.clone().try_into::<T>() {
             Ok(t) => Some(t),
             Err(e) => {
@@ -174,7 +181,12 @@ impl Cx<'_> {
                 }
             }
         } else if let Some(file) = s.strip_prefix("file:") {
-            match std::fs::read_to_string(file) {
+            let read = std::fs::read_to_string(file);
+            self.watched.push(WatchedFile {
+                path: file.into(),
+                digest: read.as_ref().ok().map(|v| crate::config::digest(v.as_bytes())),
+            });
+            match read {
                 Ok(v) if !v.trim().is_empty() => {
                     Some(Secret::new(v.trim_end_matches(['\n', '\r']).to_owned()))
                 }
@@ -226,6 +238,7 @@ impl Cx<'_> {
         let log: RawLog = self.section(t.get("log"), "log");
         let api: RawApi = self.section(t.get("api"), "api");
         let reconcile: RawReconcile = self.section(t.get("reconcile"), "reconcile");
+        let secrets: RawSecrets = self.section(t.get("secrets"), "secrets");
         let raw_sources: Vec<Option<RawSource>> = self.list(t.get("sources"), "sources");
         let raw_rules: Vec<Option<RawRule>> = self.list(t.get("rules"), "rules");
         let tokens_value = toml::Value::Array(api.tokens);
@@ -250,6 +263,13 @@ impl Cx<'_> {
                 "server.header_read_timeout_ms",
             ),
             shutdown_timeout_secs: server.shutdown_timeout_secs.unwrap_or(25),
+            trusted_proxies: self.cidrs(server.trusted_proxies, "server.trusted_proxies"),
+            client_ip_header: server.client_ip_header.unwrap_or_default(),
+        };
+        let d = SecretsConfig::default();
+        let secrets = SecretsConfig {
+            poll_interval_ms: secrets.poll_interval_ms.unwrap_or(d.poll_interval_ms),
+            expiry_warning_secs: secrets.expiry_warning_secs.unwrap_or(d.expiry_warning_secs),
         };
         let store = self.store(store);
         let domo = self.domo(domo);
@@ -314,7 +334,10 @@ impl Cx<'_> {
             rules,
             api: ApiConfig { tokens },
             reconcile,
+            secrets,
             demo: false,
+            file: None,
+            watched: Vec::new(),
         }
     }
 

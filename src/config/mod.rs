@@ -10,5 +10,11 @@ mod types;
 pub use load::{ConfigErrors, ConfigInput};
 pub use types::*;
 
+/// SHA-256 of a secret file's content: how a change is noticed without keeping the value.
+pub fn digest(bytes: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes).into()
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Deserializer};
 
 use super::types::{
-    ApiScope, Format, HmacAlgorithm, HmacEncoding, LogFormat, Scheme, SignedContent,
+    ApiScope, ClientIpHeader, Format, HmacAlgorithm, HmacEncoding, LogFormat, Scheme,
+    SignedContent,
 };
 
 /// A string that may have been written (or overridden from the environment) as a number or
@@ -39,6 +40,44 @@ pub struct RawServer {
     pub request_timeout_secs: Option<u64>,
     pub header_read_timeout_ms: Option<u64>,
     pub shutdown_timeout_secs: Option<u64>,
+    pub trusted_proxies: Option<Vec<Text>>,
+    pub client_ip_header: Option<ClientIpHeader>,
+}
+
+/// A point in time as written: a TOML datetime (`2026-12-01T00:00:00Z`) or an RFC 3339 string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawTime(pub String);
+
+impl<'de> Deserialize<'de> for RawTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            D(toml::value::Datetime),
+            S(String),
+        }
+        Ok(RawTime(match Any::deserialize(d)? {
+            Any::D(t) => t.to_string(),
+            Any::S(s) => s,
+        }))
+    }
+}
+
+/// A secret written as a table: `{ value = "…", name = "…", not_before = …, not_after = … }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecretTable {
+    pub value: Text,
+    pub name: Option<Text>,
+    pub not_before: Option<RawTime>,
+    pub not_after: Option<RawTime>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSecrets {
+    pub poll_interval_ms: Option<u64>,
+    pub expiry_warning_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -114,11 +153,14 @@ pub struct RawSource {
     pub name: Text,
     pub format: Format,
     pub scheme: Scheme,
+    /// Each a string (the secret) or a [`RawSecretTable`]; read one by one so that every
+    /// problem names its entry.
     #[serde(default)]
-    pub secrets: Vec<Text>,
+    pub secrets: Vec<toml::Value>,
     pub tolerance_secs: Option<u64>,
     pub header: Option<Text>,
     pub hmac: Option<RawHmac>,
+    pub allow_ips: Option<Vec<Text>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +184,8 @@ pub struct RawToken {
     pub name: Text,
     pub sha256: Text,
     pub scopes: Vec<ApiScope>,
+    pub not_before: Option<RawTime>,
+    pub not_after: Option<RawTime>,
 }
 
 #[derive(Debug, Default, Deserialize)]

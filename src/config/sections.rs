@@ -1,7 +1,10 @@
 //! Validation of each section into its typed form (`impl Cx` continued from `load.rs`).
 
 use super::load::Cx;
-use super::raw::{RawDomo, RawHmac, RawReconcile, RawRule, RawSource, RawStore, RawToken, Text};
+use super::raw::{
+    RawDomo, RawHmac, RawReconcile, RawRule, RawSecretTable, RawSource, RawStore, RawTime,
+    RawToken, Text,
+};
 use super::types::*;
 
 impl Cx<'_> {
@@ -157,17 +160,23 @@ impl Cx<'_> {
                 "{path}.secrets: give at least one secret (inline, env:NAME or file:PATH)"
             ));
         }
-        let secrets: Vec<Secret> = s
+        let secrets: Vec<SourceSecret> = s
             .secrets
             .iter()
             .enumerate()
-            .filter_map(|(j, t)| self.secret(t, &format!("{path}.secrets[{j}]")))
+            .filter_map(|(j, v)| self.source_secret(v, &format!("{path}.secrets[{j}]")))
             .collect();
         for (j, secret) in secrets.iter().enumerate() {
             if let Err(e) = crate::signature::check_secret(s.scheme, secret) {
                 self.err(format!("{path}.secrets[{j}]: {e}"));
             }
         }
+        self.unique(
+            secrets.iter().filter_map(|s| s.name.as_deref()),
+            &format!("{path}.secrets"),
+            "name",
+        );
+        let allow_ips = self.cidrs(s.allow_ips, &format!("{path}.allow_ips"));
         let hmac = match (s.scheme, s.hmac) {
             (Scheme::Hmac, Some(h)) => self.hmac(h, &path),
             (Scheme::Hmac, None) => {
@@ -198,7 +207,80 @@ impl Cx<'_> {
             tolerance_secs,
             header: s.header.map_or_else(|| "Authorization".to_owned(), |t| t.0),
             hmac,
+            allow_ips,
         })
+    }
+
+    /// One entry of a source's `secrets`: a string, or a table with a lifecycle.
+    fn source_secret(&mut self, v: &toml::Value, path: &str) -> Option<SourceSecret> {
+        if !v.is_table() {
+            let text: Text = self.item(v, path)?;
+            return self.secret(&text, path).map(SourceSecret::from);
+        }
+        let t: RawSecretTable = self.item(v, path)?;
+        let value = self.secret(&t.value, &format!("{path}.value"));
+        let name = t.name.map(|n| n.0);
+        if let Some(n) = &name {
+            let ok = !n.is_empty()
+                && n.len() <= 64
+                && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if !ok {
+                self.err(format!(
+                    "{path}.name: `{n}` must be 1–64 letters, digits, `-`, `_` or `.` (it is a metric label)"
+                ));
+            }
+        }
+        let (not_before, not_after) = self.lifetime(t.not_before, t.not_after, path);
+        Some(SourceSecret {
+            value: value?,
+            name,
+            not_before,
+            not_after,
+        })
+    }
+
+    /// `not_before` / `not_after` as unix seconds; the first must come before the second.
+    fn lifetime(
+        &mut self,
+        not_before: Option<RawTime>,
+        not_after: Option<RawTime>,
+        path: &str,
+    ) -> (Option<i64>, Option<i64>) {
+        let nb = not_before.and_then(|t| self.time(&t, &format!("{path}.not_before")));
+        let na = not_after.and_then(|t| self.time(&t, &format!("{path}.not_after")));
+        if let (Some(b), Some(a)) = (nb, na)
+            && b >= a
+        {
+            self.err(format!(
+                "{path}: not_before must be earlier than not_after"
+            ));
+        }
+        (nb, na)
+    }
+
+    fn time(&mut self, t: &RawTime, path: &str) -> Option<i64> {
+        match chrono::DateTime::parse_from_rfc3339(t.0.trim()) {
+            Ok(dt) => Some(dt.timestamp()),
+            Err(_) => {
+                self.err(format!(
+                    "{path}: `{}` is not a time with a zone; write RFC 3339, e.g. 2026-12-01T00:00:00Z",
+                    t.0
+                ));
+                None
+            }
+        }
+    }
+
+    /// A list of CIDR ranges (`203.0.113.0/24`, `2001:db8::/32`, single addresses).
+    pub(super) fn cidrs(&mut self, list: Option<Vec<Text>>, path: &str) -> Vec<crate::net::Cidr> {
+        let mut out = Vec::new();
+        for (i, t) in list.unwrap_or_default().into_iter().enumerate() {
+            match t.0.parse::<crate::net::Cidr>() {
+                Ok(c) => out.push(c),
+                Err(e) => self.err(format!("{path}[{i}]: {e}")),
+            }
+        }
+        out
     }
 
     fn hmac(&mut self, h: RawHmac, path: &str) -> Option<HmacProfile> {
@@ -276,10 +358,13 @@ impl Cx<'_> {
                 "{path}.scopes: give at least one of read, write, admin"
             ));
         }
+        let (not_before, not_after) = self.lifetime(t.not_before, t.not_after, &path);
         Some(ApiToken {
             name: t.name.0,
             sha256: sha,
             scopes: t.scopes,
+            not_before,
+            not_after,
         })
     }
 }

@@ -28,6 +28,62 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// One secret of a source or one API token hash, with its optional lifecycle: it verifies
+/// only from `not_before` (inclusive) until `not_after` (exclusive), both unix seconds.
+/// Written as a plain string (always live) or as a table
+/// `{ value = "file:/run/secrets/new", name = "2026-12", not_before = 2026-12-01T00:00:00Z }`.
+///
+/// It dereferences to its [`Secret`] value, so code that only signs or compares reads it as one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSecret {
+    /// `value`: the secret (inline, `env:NAME` or `file:PATH`, resolved).
+    pub value: Secret,
+    /// `name`: a label for logs and metrics; without one the secret's position is used.
+    pub name: Option<String>,
+    /// `not_before`: unix seconds from which it verifies; `None` = always.
+    pub not_before: Option<i64>,
+    /// `not_after`: unix seconds from which it no longer verifies; `None` = never expires.
+    pub not_after: Option<i64>,
+}
+
+impl SourceSecret {
+    /// A secret without a name or lifecycle (the plain-string form).
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret::new(value).into()
+    }
+
+    /// Whether it may verify at `now` (unix seconds).
+    pub fn live_at(&self, now: i64) -> bool {
+        self.not_before.is_none_or(|t| now >= t) && self.not_after.is_none_or(|t| now < t)
+    }
+
+    /// The label logs and metrics use: its `name`, else its position in the list. Never the
+    /// value.
+    pub fn label(&self, position: usize) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| position.to_string())
+    }
+}
+
+impl From<Secret> for SourceSecret {
+    fn from(value: Secret) -> Self {
+        SourceSecret {
+            value,
+            name: None,
+            not_before: None,
+            not_after: None,
+        }
+    }
+}
+
+impl std::ops::Deref for SourceSecret {
+    type Target = Secret;
+    fn deref(&self) -> &Secret {
+        &self.value
+    }
+}
+
 /// The whole configuration file (DESIGN.md, "Configuration").
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -40,8 +96,43 @@ pub struct Config {
     pub rules: Vec<RuleConfig>,
     pub api: ApiConfig,
     pub reconcile: ReconcileConfig,
+    /// `[secrets]`: how `file:` secrets are watched and expiry is announced.
+    pub secrets: SecretsConfig,
     /// True when no file was given: `serve` then adds a demo source and a demo rule.
     pub demo: bool,
+    /// The file this was loaded from (`None` for text or defaults): what a reload re-reads.
+    pub file: Option<std::path::PathBuf>,
+    /// Every `file:` reference resolved while loading, with the SHA-256 of the content read:
+    /// the watcher reloads when one of them reads differently.
+    pub watched: Vec<WatchedFile>,
+}
+
+/// A `file:` secret as read at load time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchedFile {
+    pub path: std::path::PathBuf,
+    /// SHA-256 of the bytes read (`None` when it could not be read).
+    pub digest: Option<[u8; 32]>,
+}
+
+/// `[secrets]`
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretsConfig {
+    /// `secrets.poll_interval_ms`: how often `file:` secrets are re-read (their content, so
+    /// that Kubernetes' symlink swaps are seen); 0 = never. Default 10000.
+    pub poll_interval_ms: u64,
+    /// `secrets.expiry_warning_secs`: a secret or token whose `not_after` is closer than this
+    /// is warned about in the log; default 1209600 (14 days).
+    pub expiry_warning_secs: u64,
+}
+
+impl Default for SecretsConfig {
+    fn default() -> Self {
+        SecretsConfig {
+            poll_interval_ms: 10_000,
+            expiry_warning_secs: 14 * 86_400,
+        }
+    }
 }
 
 /// `[server]`
@@ -60,6 +151,21 @@ pub struct ServerConfig {
     pub header_read_timeout_ms: u64,
     /// `server.shutdown_timeout_secs`: bound on the graceful drain; default 25.
     pub shutdown_timeout_secs: u64,
+    /// `server.trusted_proxies`: CIDRs of the reverse proxies whose forwarding header is
+    /// believed; default none (the direct peer is the client).
+    pub trusted_proxies: Vec<crate::net::Cidr>,
+    /// `server.client_ip_header`: which header those proxies write, `x-forwarded-for`
+    /// (default) or `forwarded` (RFC 7239). Only that one is read.
+    pub client_ip_header: ClientIpHeader,
+}
+
+/// `server.client_ip_header`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientIpHeader {
+    #[default]
+    XForwardedFor,
+    Forwarded,
 }
 
 /// `[store]`
@@ -236,8 +342,9 @@ pub struct SourceConfig {
     pub format: Format,
     /// `scheme`: how the request is authenticated.
     pub scheme: Scheme,
-    /// `secrets`: one or more; any may match (rotation).
-    pub secrets: Vec<Secret>,
+    /// `secrets`: one or more; any live one may match (rotation). For `standard-webhooks`,
+    /// `whpk_` public keys verify `v1a` (Ed25519) signatures beside `whsec_` secrets.
+    pub secrets: Vec<SourceSecret>,
     /// `tolerance_secs`: allowed clock difference for timestamped schemes, both directions;
     /// default 300.
     pub tolerance_secs: u64,
@@ -245,6 +352,8 @@ pub struct SourceConfig {
     pub header: String,
     /// `hmac`: the generic profile; required with `scheme = "hmac"`.
     pub hmac: Option<HmacProfile>,
+    /// `allow_ips`: CIDRs the client address must be in; empty = any address.
+    pub allow_ips: Vec<crate::net::Cidr>,
 }
 
 /// What a rule matches (`rules[].when`).
@@ -317,4 +426,15 @@ pub struct ApiToken {
     /// Lower-case hex SHA-256 of the token, 32 bytes decoded.
     pub sha256: [u8; 32],
     pub scopes: Vec<ApiScope>,
+    /// `not_before`: unix seconds from which it is accepted; `None` = always.
+    pub not_before: Option<i64>,
+    /// `not_after`: unix seconds from which it is refused; `None` = never expires.
+    pub not_after: Option<i64>,
+}
+
+impl ApiToken {
+    /// Whether it is accepted at `now` (unix seconds).
+    pub fn live_at(&self, now: i64) -> bool {
+        self.not_before.is_none_or(|t| now >= t) && self.not_after.is_none_or(|t| now < t)
+    }
 }

@@ -28,15 +28,15 @@ pub(super) fn verify(
     map: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(), SignatureError> {
+) -> Result<usize, SignatureError> {
     let timestamp = headers::required(map, TIMESTAMP_HEADER)?;
     let received = headers::required(map, SIGNATURE_HEADER)?;
     check_window(timestamp, now, source.tolerance_secs)?;
     let received = hex::decode(received)
         .map_err(|_| SignatureError::Malformed("X-BambooHR-Signature is not hex"))?;
-    for secret in super::usable_secrets(source) {
+    for (position, secret) in super::usable_secrets(source, now) {
         if mac::ct_eq(&expected(secret, body, timestamp)?, &received) {
-            return Ok(());
+            return Ok(position);
         }
     }
     Err(SignatureError::Mismatch)

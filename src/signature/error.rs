@@ -22,6 +22,9 @@ pub enum SignatureError {
     /// No signature matched any configured secret (or the static header matched no secret).
     #[error("no signature matches a configured secret")]
     Mismatch,
+    /// Every secret of the source is outside its `not_before` / `not_after` at this moment.
+    #[error("no secret of the source is live now")]
+    NoLiveSecret,
     /// The source itself cannot verify anything: no usable secret, or a `hmac` scheme without
     /// a complete profile. Config validation should have refused it; this is a server fault.
     #[error("source is misconfigured: {0}")]
@@ -30,7 +33,7 @@ pub enum SignatureError {
 
 impl SignatureError {
     /// A stable snake_case label for logs and metrics: `missing_header`, `malformed`, `expired`,
-    /// `future`, `mismatch` or `misconfigured`.
+    /// `future`, `mismatch`, `no_live_secret` or `misconfigured`.
     pub fn reason(&self) -> &'static str {
         match self {
             Self::MissingHeader(_) => "missing_header",
@@ -38,6 +41,7 @@ impl SignatureError {
             Self::Expired => "expired",
             Self::Future => "future",
             Self::Mismatch => "mismatch",
+            Self::NoLiveSecret => "no_live_secret",
             Self::Misconfigured(_) => "misconfigured",
         }
     }
@@ -55,6 +59,7 @@ mod tests {
             (SignatureError::Expired, "expired"),
             (SignatureError::Future, "future"),
             (SignatureError::Mismatch, "mismatch"),
+            (SignatureError::NoLiveSecret, "no_live_secret"),
             (SignatureError::Misconfigured("x"), "misconfigured"),
         ];
         for (error, reason) in cases {

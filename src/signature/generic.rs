@@ -19,7 +19,7 @@ pub(super) fn verify(
     map: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(), SignatureError> {
+) -> Result<usize, SignatureError> {
     let profile = profile(source)?;
     let received = headers::required(map, &profile.header)?;
     let encoded = match profile.prefix.as_deref().filter(|p| !p.is_empty()) {
@@ -37,9 +37,9 @@ pub(super) fn verify(
         let ts = window::parse_secs(timestamp, "the timestamp header is not unix seconds")?;
         window::check_secs(ts, now, source.tolerance_secs, Direction::Both)?;
     }
-    for secret in super::usable_secrets(source) {
+    for (position, secret) in super::usable_secrets(source, now) {
         if mac::ct_eq(&expected(profile, secret, id, timestamp, body)?, &received) {
-            return Ok(());
+            return Ok(position);
         }
     }
     Err(SignatureError::Mismatch)

@@ -20,16 +20,17 @@ pub(super) fn verify(
     source: &SourceConfig,
     map: &HeaderMap,
     body: &[u8],
-) -> Result<(), SignatureError> {
+    now: i64,
+) -> Result<usize, SignatureError> {
     let received = headers::required(map, HEADER)?;
     if !received.starts_with(PREFIX) {
         return Err(SignatureError::Malformed(
             "X-Hub-Signature-256 lacks the sha256= prefix",
         ));
     }
-    for secret in super::usable_secrets(source) {
+    for (position, secret) in super::usable_secrets(source, now) {
         if mac::ct_eq(expected(secret, body)?.as_bytes(), received.as_bytes()) {
-            return Ok(());
+            return Ok(position);
         }
     }
     Err(SignatureError::Mismatch)

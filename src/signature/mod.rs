@@ -10,6 +10,7 @@
 //! [`sign`] is the sender's side of each scheme, for the `sign` CLI subcommand and for tests;
 //! [`check_secret`] and [`default_tolerance_secs`] serve config loading and validation.
 
+mod asymmetric;
 mod bamboohr;
 mod error;
 mod generic;
@@ -27,6 +28,7 @@ mod tests;
 
 use axum::http::HeaderMap;
 
+pub use asymmetric::public_key_of;
 pub use error::SignatureError;
 
 use crate::config::{Scheme, Secret, SourceConfig};
@@ -41,27 +43,48 @@ pub fn verify(
     body: &[u8],
     now: i64,
 ) -> Result<(), SignatureError> {
-    if usable_secrets(source).next().is_none() {
+    verify_matched(source, headers, body, now).map(|_| ())
+}
+
+/// As [`verify`], and says which secret matched: its position in `source.secrets` (for the
+/// metric that shows when an old secret is no longer used). Only secrets live at `now`
+/// (`not_before` ≤ now < `not_after`) are tried.
+pub fn verify_matched(
+    source: &SourceConfig,
+    headers: &HeaderMap,
+    body: &[u8],
+    now: i64,
+) -> Result<usize, SignatureError> {
+    if !source.secrets.iter().any(|s| !s.expose().is_empty()) {
         return Err(SignatureError::Misconfigured(
             "the source has no non-empty secret",
         ));
     }
+    if usable_secrets(source, now).next().is_none() {
+        return Err(SignatureError::NoLiveSecret);
+    }
     match source.scheme {
         Scheme::StandardWebhooks => standard::verify(Flavour::Standard, source, headers, body, now),
         Scheme::Svix => standard::verify(Flavour::Svix, source, headers, body, now),
-        Scheme::Github => github::verify(source, headers, body),
+        Scheme::Github => github::verify(source, headers, body, now),
         Scheme::Stripe => stripe::verify(source, headers, body, now),
         Scheme::Workos => workos::verify(source, headers, body, now),
         Scheme::Bamboohr => bamboohr::verify(source, headers, body, now),
-        Scheme::Okta => okta::verify(source, headers),
+        Scheme::Okta => okta::verify(source, headers, now),
         Scheme::Hmac => generic::verify(source, headers, body, now),
     }
 }
 
-/// The secrets verification may use: empty ones are skipped, so that an empty secret (which
-/// config validation refuses) can never make an empty key or an empty static header valid.
-fn usable_secrets(source: &SourceConfig) -> impl Iterator<Item = &Secret> {
-    source.secrets.iter().filter(|s| !s.expose().is_empty())
+/// The secrets verification may use at `now`, with their positions: empty ones are skipped,
+/// so that an empty secret (which config validation refuses) can never make an empty key or
+/// an empty static header valid, and so are those outside their `not_before`/`not_after`.
+fn usable_secrets(source: &SourceConfig, now: i64) -> impl Iterator<Item = (usize, &Secret)> {
+    source
+        .secrets
+        .iter()
+        .enumerate()
+        .filter(move |(_, s)| !s.expose().is_empty() && s.live_at(now))
+        .map(|(i, s)| (i, &s.value))
 }
 
 /// The headers (name, value) a sender using `source`'s scheme would send for `body` signed
@@ -69,8 +92,9 @@ fn usable_secrets(source: &SourceConfig) -> impl Iterator<Item = &Secret> {
 /// `domo-group-sync sign` and tests.
 ///
 /// Only `standard-webhooks`, `svix` and an `hmac` profile signing `id.timestamp.body` use
-/// `msg_id` (it must then be non-empty). An unusable secret gives `Misconfigured`; call
-/// [`check_secret`] first for a message that says how to fix it.
+/// `msg_id` (it must then be non-empty). For `standard-webhooks` a `whsk_` private key signs
+/// `v1a` (Ed25519). An unusable secret gives `Misconfigured`; call [`check_signing_secret`]
+/// first for a message that says how to fix it.
 pub fn sign(
     source: &SourceConfig,
     secret: &Secret,
@@ -78,7 +102,7 @@ pub fn sign(
     now: i64,
     msg_id: &str,
 ) -> Result<Vec<(String, String)>, SignatureError> {
-    check_secret(source.scheme, secret)
+    check_signing_secret(source.scheme, secret)
         .map_err(|_| SignatureError::Misconfigured("the secret is not usable for the scheme"))?;
     match source.scheme {
         Scheme::StandardWebhooks => standard::sign(Flavour::Standard, secret, body, now, msg_id),
@@ -100,6 +124,27 @@ pub fn sign(
 /// mismatch). `standard-webhooks` and `svix` also need non-empty base64 after an optional
 /// `whsec_`; `okta` needs a value that can be sent as a header.
 pub fn check_secret(scheme: Scheme, secret: &Secret) -> Result<(), String> {
+    common_checks(secret)?;
+    match scheme {
+        Scheme::StandardWebhooks => standard::check_receiver_key(secret),
+        Scheme::Svix => standard::key(secret).map(|_| ()),
+        _ => scheme_checks(scheme, secret),
+    }
+}
+
+/// Check a secret a sender signs with (`sign`): as [`check_secret`], except that
+/// `standard-webhooks` takes a `whsk_` private key (for `v1a`) where a receiver holds the
+/// `whpk_` public key.
+pub fn check_signing_secret(scheme: Scheme, secret: &Secret) -> Result<(), String> {
+    common_checks(secret)?;
+    match scheme {
+        Scheme::StandardWebhooks => standard::check_sender_key(secret),
+        Scheme::Svix => standard::key(secret).map(|_| ()),
+        _ => scheme_checks(scheme, secret),
+    }
+}
+
+fn common_checks(secret: &Secret) -> Result<(), String> {
     let value = secret.expose();
     if value.is_empty() {
         return Err("the secret is empty; set it to the value the sender shows".into());
@@ -111,6 +156,11 @@ pub fn check_secret(scheme: Scheme, secret: &Secret) -> Result<(), String> {
                 .into(),
         );
     }
+    Ok(())
+}
+
+fn scheme_checks(scheme: Scheme, secret: &Secret) -> Result<(), String> {
+    let value = secret.expose();
     match scheme {
         Scheme::StandardWebhooks | Scheme::Svix => standard::key(secret).map(|_| ()),
         Scheme::Okta if value.bytes().any(|b| b.is_ascii_control()) => Err(

@@ -12,21 +12,23 @@ use crate::config::{Secret, SourceConfig};
 pub(super) const DEFAULT_HEADER: &str = "Authorization";
 
 /// Verifies an Okta request.
-pub(super) fn verify(source: &SourceConfig, map: &HeaderMap) -> Result<(), SignatureError> {
+pub(super) fn verify(
+    source: &SourceConfig,
+    map: &HeaderMap,
+    now: i64,
+) -> Result<usize, SignatureError> {
     let name = header_name(source);
     let received = map
         .get(name)
         .ok_or_else(|| SignatureError::MissingHeader(name.to_owned()))?
         .as_bytes();
     // Every secret is compared, so timing does not reveal which one matched.
-    let matched = super::usable_secrets(source).fold(false, |acc, secret| {
-        acc | mac::ct_eq_hashed(secret.expose().as_bytes(), received)
+    // Every secret is compared, so timing does not say which one matched.
+    let matched = super::usable_secrets(source, now).fold(None, |acc, (position, secret)| {
+        let equal = mac::ct_eq_hashed(secret.expose().as_bytes(), received);
+        acc.or(equal.then_some(position))
     });
-    if matched {
-        Ok(())
-    } else {
-        Err(SignatureError::Mismatch)
-    }
+    matched.ok_or(SignatureError::Mismatch)
 }
 
 /// The static header Okta would send.

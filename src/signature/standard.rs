@@ -4,11 +4,17 @@
 //! (after an optional `whsec_` prefix). `webhook-signature` is a space-separated list of
 //! `v1,<base64>` entries; entries with another version tag are skipped. Svix sends the same
 //! with `svix-*` names; its libraries also accept `webhook-*` and prefer `svix-*`, as we do.
+//!
+//! `standard-webhooks` also takes the asymmetric `v1a` entries (Ed25519, see `asymmetric`):
+//! a source's `whpk_` public keys verify them, its `whsec_` secrets verify `v1`, and one
+//! header may mix both kinds (a sender moving from one to the other signs with both).
 
 use axum::http::HeaderMap;
 
+use ed25519_dalek::VerifyingKey;
+
 use super::window::{self, Direction};
-use super::{SignatureError, headers, mac};
+use super::{SignatureError, asymmetric, headers, mac};
 use crate::config::{Secret, SourceConfig};
 
 /// The prefix senders show on Standard Webhooks secrets; optional on input.
@@ -63,6 +69,47 @@ pub(super) fn key(secret: &Secret) -> Result<Vec<u8>, String> {
     }
 }
 
+/// What a receiver holds: an HMAC key (`v1`) or, for `standard-webhooks`, a public key (`v1a`).
+enum ReceiverKey {
+    Hmac(Vec<u8>),
+    Ed25519(VerifyingKey),
+}
+
+fn receiver_key(flavour: Flavour, secret: &Secret) -> Result<ReceiverKey, String> {
+    let value = secret.expose();
+    if flavour == Flavour::Standard {
+        if value.starts_with(asymmetric::PUBLIC_PREFIX) {
+            return asymmetric::public_key(secret).map(ReceiverKey::Ed25519);
+        }
+        if value.starts_with(asymmetric::PRIVATE_PREFIX) {
+            return Err(
+                "this is a v1a private key (whsk_), which only the sender should hold; \
+                 configure its public key (whpk_) instead"
+                    .into(),
+            );
+        }
+    }
+    key(secret).map(ReceiverKey::Hmac)
+}
+
+/// Config validation of a `standard-webhooks` source's secret: a `whsec_` secret or a `whpk_`
+/// public key.
+pub(super) fn check_receiver_key(secret: &Secret) -> Result<(), String> {
+    receiver_key(Flavour::Standard, secret).map(|_| ())
+}
+
+/// What `sign` takes for `standard-webhooks`: a `whsec_` secret or a `whsk_` private key.
+pub(super) fn check_sender_key(secret: &Secret) -> Result<(), String> {
+    let value = secret.expose();
+    if value.starts_with(asymmetric::PRIVATE_PREFIX) {
+        return asymmetric::private_key(secret).map(|_| ());
+    }
+    if value.starts_with(asymmetric::PUBLIC_PREFIX) {
+        return Err("a public key (whpk_) cannot sign; give the sender's whsk_ private key".into());
+    }
+    key(secret).map(|_| ())
+}
+
 /// Verifies a Standard Webhooks or Svix request.
 pub(super) fn verify(
     flavour: Flavour,
@@ -70,7 +117,7 @@ pub(super) fn verify(
     map: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(), SignatureError> {
+) -> Result<usize, SignatureError> {
     let [id_names, ts_names, sig_names] = flavour.names();
     let id = headers::first_of(map, id_names)?;
     let timestamp = headers::first_of(map, ts_names)?;
@@ -80,20 +127,30 @@ pub(super) fn verify(
     window::check_secs(ts, now, source.tolerance_secs, Direction::Both)?;
 
     let candidates = parse_signatures(signatures)?;
-    let keys: Vec<Vec<u8>> = super::usable_secrets(source)
-        .filter_map(|s| key(s).ok())
+    let keys: Vec<(usize, ReceiverKey)> = super::usable_secrets(source, now)
+        .filter_map(|(position, s)| receiver_key(flavour, s).ok().map(|k| (position, k)))
         .collect();
     if keys.is_empty() {
         return Err(SignatureError::Misconfigured("no secret is valid base64"));
     }
-    for key in &keys {
-        let expected = mac::hmac_sha256(key, &signed_parts(id, timestamp, body))?;
-        // Every candidate is compared, so timing does not reveal which one matched.
-        let matched = candidates.iter().fold(false, |acc, candidate| {
-            acc | mac::ct_eq(&expected, candidate)
-        });
+    let parts = signed_parts(id, timestamp, body);
+    for (position, key) in &keys {
+        let matched = match key {
+            ReceiverKey::Hmac(key) => {
+                let expected = mac::hmac_sha256(key, &parts)?;
+                // Every candidate is compared, so timing does not reveal which one matched.
+                candidates.v1.iter().fold(false, |acc, candidate| {
+                    acc | mac::ct_eq(&expected, candidate)
+                })
+            }
+            // A public-key check leaks nothing secret; stop at the first that holds.
+            ReceiverKey::Ed25519(key) => candidates
+                .v1a
+                .iter()
+                .any(|candidate| asymmetric::verify(key, &parts, candidate)),
+        };
         if matched {
-            return Ok(());
+            return Ok(*position);
         }
     }
     Err(SignatureError::Mismatch)
@@ -110,9 +167,18 @@ pub(super) fn sign(
     if msg_id.is_empty() {
         return Err(SignatureError::Malformed("the message id is empty"));
     }
-    let key = key(secret).map_err(|_| SignatureError::Misconfigured("the secret is not usable"))?;
+    let unusable = |_| SignatureError::Misconfigured("the secret is not usable");
     let timestamp = now.to_string();
-    let digest = mac::hmac_sha256(&key, &signed_parts(msg_id, &timestamp, body))?;
+    let parts = signed_parts(msg_id, &timestamp, body);
+    let entry = if flavour == Flavour::Standard
+        && secret.expose().starts_with(asymmetric::PRIVATE_PREFIX)
+    {
+        let key = asymmetric::private_key(secret).map_err(unusable)?;
+        format!("v1a,{}", mac::encode_base64(&asymmetric::sign(&key, &parts)))
+    } else {
+        let key = key(secret).map_err(unusable)?;
+        format!("v1,{}", mac::encode_base64(&mac::hmac_sha256(&key, &parts)?))
+    };
     let prefix = match flavour {
         Flavour::Standard => "webhook",
         Flavour::Svix => "svix",
@@ -120,10 +186,7 @@ pub(super) fn sign(
     Ok(vec![
         (format!("{prefix}-id"), msg_id.to_owned()),
         (format!("{prefix}-timestamp"), timestamp),
-        (
-            format!("{prefix}-signature"),
-            format!("v1,{}", mac::encode_base64(&digest)),
-        ),
+        (format!("{prefix}-signature"), entry),
     ])
 }
 
@@ -131,20 +194,36 @@ fn signed_parts<'a>(id: &'a str, timestamp: &'a str, body: &'a [u8]) -> [&'a [u8
     [id.as_bytes(), b".", timestamp.as_bytes(), b".", body]
 }
 
-/// The decoded `v1` digests of a signature header. Entries of other versions, entries without
-/// a comma and entries that are not base64 are skipped (they can never match); a header with
-/// no entries at all is malformed.
-fn parse_signatures(header: &str) -> Result<Vec<Vec<u8>>, SignatureError> {
-    let entries: Vec<&str> = header.split_ascii_whitespace().collect();
+/// The decoded entries of a signature header, by version.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Candidates {
+    /// `v1,<base64>`: HMAC-SHA256 digests.
+    pub v1: Vec<Vec<u8>>,
+    /// `v1a,<base64>`: Ed25519 signatures.
+    pub v1a: Vec<Vec<u8>>,
+}
+
+/// The decoded `v1` and `v1a` entries of a signature header. Entries of other versions,
+/// entries without a comma and entries that are not base64 are skipped (they can never
+/// match); a header with no entries at all is malformed. At most 64 entries are read, so a
+/// hostile header cannot cost a verification per entry without bound.
+pub(crate) fn parse_signatures(header: &str) -> Result<Candidates, SignatureError> {
+    let entries: Vec<&str> = header.split_ascii_whitespace().take(64).collect();
     if entries.is_empty() {
         return Err(SignatureError::Malformed(
             "the signature header has no entries",
         ));
     }
-    Ok(entries
-        .into_iter()
-        .filter_map(|entry| entry.split_once(','))
-        .filter(|(version, _)| *version == "v1")
-        .filter_map(|(_, encoded)| mac::decode_signature_base64(encoded))
-        .collect())
+    let mut out = Candidates::default();
+    for (version, encoded) in entries.into_iter().filter_map(|e| e.split_once(',')) {
+        let list = match version {
+            "v1" => &mut out.v1,
+            "v1a" => &mut out.v1a,
+            _ => continue,
+        };
+        if let Some(bytes) = mac::decode_signature_base64(encoded) {
+            list.push(bytes);
+        }
+    }
+    Ok(out)
 }

@@ -23,19 +23,19 @@ pub(super) fn verify(
     map: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(), SignatureError> {
+) -> Result<usize, SignatureError> {
     let parsed = parse(headers::required(map, HEADER)?)?;
     let ts = window::parse_secs(parsed.timestamp, "Stripe-Signature t is not unix seconds")?;
     window::check_secs(ts, now, source.tolerance_secs, Direction::PastOnly)?;
     // Stripe's libraries parse `t` as an integer and print it again before signing.
     let timestamp = ts.to_string();
-    for secret in super::usable_secrets(source) {
+    for (position, secret) in super::usable_secrets(source, now) {
         let expected = expected(secret, &timestamp, body)?;
         let matched = parsed.v1.iter().fold(false, |acc, candidate| {
             acc | mac::ct_eq(expected.as_bytes(), candidate.as_bytes())
         });
         if matched {
-            return Ok(());
+            return Ok(position);
         }
     }
     Err(SignatureError::Mismatch)

@@ -25,18 +25,18 @@ pub(super) fn verify(
     map: &HeaderMap,
     body: &[u8],
     now: i64,
-) -> Result<(), SignatureError> {
+) -> Result<usize, SignatureError> {
     let (timestamp, received) = parse(headers::required(map, HEADER)?)?;
     let ts_ms = window::parse_unsigned(timestamp).ok_or(SignatureError::Malformed(
         "WorkOS-Signature t is not unix milliseconds",
     ))?;
     window::check_millis(ts_ms, now, source.tolerance_secs, Direction::Both)?;
-    for secret in super::usable_secrets(source) {
+    for (position, secret) in super::usable_secrets(source, now) {
         if mac::ct_eq(
             expected(secret, timestamp, body)?.as_bytes(),
             received.as_bytes(),
         ) {
-            return Ok(());
+            return Ok(position);
         }
     }
     Err(SignatureError::Mismatch)
