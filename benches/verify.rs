@@ -46,10 +46,11 @@ fn source(scheme: Scheme) -> SourceConfig {
         name: "bench".into(),
         format: Format::Canonical,
         scheme,
-        secrets: vec![Secret::new(secret.to_owned())],
+        secrets: vec![Secret::new(secret.to_owned()).into()],
         tolerance_secs: 300,
         header: "Authorization".into(),
         hmac,
+        allow_ips: Vec::new(),
     }
 }
 

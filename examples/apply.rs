@@ -68,10 +68,11 @@ async fn main() -> anyhow::Result<()> {
         name: "apply".into(),
         format: Format::Canonical,
         scheme: Scheme::StandardWebhooks,
-        secrets: vec![Secret::new(args.secret.clone())],
+        secrets: vec![Secret::new(args.secret.clone()).into()],
         tolerance_secs: 300,
         header: "Authorization".into(),
         hmac: None,
+        allow_ips: Vec::new(),
     };
     let client = reqwest::Client::new();
     let events: Vec<Value> = (0..args.groups)

@@ -70,10 +70,11 @@ async fn main() -> anyhow::Result<()> {
         name: "load".into(),
         format: Format::Canonical,
         scheme: scheme.unwrap_or(Scheme::StandardWebhooks),
-        secrets: vec![Secret::new(args.secret.clone())],
+        secrets: vec![Secret::new(args.secret.clone()).into()],
         tolerance_secs: 300,
         header: "Authorization".into(),
         hmac: None,
+        allow_ips: Vec::new(),
     };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)

@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
         name: "fuzz".into(),
         format: Format::Canonical,
         scheme,
-        secrets: vec![Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")],
+        secrets: vec![Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").into()],
         tolerance_secs: 300,
         header: "authorization".into(),
         hmac: Some(HmacProfile {

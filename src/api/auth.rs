@@ -151,6 +151,8 @@ mod tests {
             name: name.into(),
             sha256: Sha256::digest(secret.as_bytes()).into(),
             scopes: vec![ApiScope::Read],
+            not_before: None,
+            not_after: None,
         }
     }
 

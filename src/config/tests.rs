@@ -108,7 +108,7 @@ fn environment_variables_override_every_level() {
     );
     assert!(c.domo.dry_run);
     assert_eq!(c.store.max_batch, 7);
-    let secrets: Vec<&str> = c.sources[0].secrets.iter().map(Secret::expose).collect();
+    let secrets: Vec<&str> = c.sources[0].secrets.iter().map(|s| s.expose()).collect();
     assert_eq!(secrets, ["one", "two"]);
 }
 

@@ -10,7 +10,7 @@
 //! [`sign`] is the sender's side of each scheme, for the `sign` CLI subcommand and for tests;
 //! [`check_secret`] and [`default_tolerance_secs`] serve config loading and validation.
 
-mod asymmetric;
+pub(crate) mod asymmetric;
 mod bamboohr;
 mod error;
 mod generic;

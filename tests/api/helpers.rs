@@ -294,10 +294,11 @@ pub fn adhoc_source(scheme: Scheme, secret: &str) -> SourceConfig {
         name: "adhoc".into(),
         format: Format::Canonical,
         scheme,
-        secrets: vec![Secret::new(secret)],
+        secrets: vec![Secret::new(secret).into()],
         tolerance_secs: 300,
         header: "Authorization".into(),
         hmac: None,
+        allow_ips: Vec::new(),
     }
 }
 

@@ -70,10 +70,11 @@ proptest! {
             name: "p".into(),
             format: Format::Canonical,
             scheme: SCHEMES[scheme],
-            secrets: vec![Secret::new(SW_SECRET)],
+            secrets: vec![Secret::new(SW_SECRET).into()],
             tolerance_secs: 300,
             header: "authorization".into(),
             hmac: None,
+            allow_ips: Vec::new(),
         };
         let verdict = domo_group_sync::signature::verify(&source, &headers, &body, now);
         prop_assert!(verdict.is_err(), "accepted a forged request");

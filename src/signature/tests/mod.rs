@@ -9,6 +9,7 @@ mod github;
 mod okta;
 mod standard;
 mod stripe;
+mod v1a;
 mod vectors;
 mod workos;
 
@@ -27,10 +28,11 @@ pub(super) fn source(scheme: Scheme, secrets: &[&str]) -> SourceConfig {
         name: "test".into(),
         format: Format::Canonical,
         scheme,
-        secrets: secrets.iter().map(|s| Secret::new(*s)).collect(),
+        secrets: secrets.iter().map(|s| Secret::new(*s).into()).collect(),
         tolerance_secs: default_tolerance_secs(scheme),
         header: "Authorization".into(),
         hmac: None,
+        allow_ips: Vec::new(),
     }
 }
 

@@ -31,7 +31,7 @@ fn vectors_dir() -> PathBuf {
     dir
 }
 
-fn load(file: &str) -> Value {
+pub(super) fn load(file: &str) -> Value {
     let path = vectors_dir().join(file);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
