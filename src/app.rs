@@ -2,7 +2,7 @@
 //! router; runs them until the shutdown future resolves, then drains within a bound. For the
 //! demo the binary may hand it a stand-in Domo ([`DemoDomo`]) to run beside it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -21,6 +21,7 @@ use crate::config::{Config, Format, Scheme, Secret, SourceConfig};
 use crate::domo::{ClientSettings, DomoClient};
 use crate::ingest::Ingestor;
 use crate::reconcile::Reconciler;
+use crate::reload::{Live, Reloader, Snapshot, Trigger};
 use crate::rules::RuleSet;
 use crate::store::Store;
 use crate::worker::{Directory, RetryPolicy, Worker, WorkerSettings};
@@ -53,6 +54,8 @@ pub struct Application {
     sim: Option<DemoDomo>,
     shutdown_timeout: Duration,
     header_read_timeout: Duration,
+    reloader: Arc<Reloader>,
+    secret_poll: Duration,
     /// The demo source's name and secret, when running on defaults.
     pub demo: Option<(String, Secret)>,
 }
@@ -110,11 +113,14 @@ impl Application {
             notify.clone(),
         );
         let (worker, reconciler) = build_worker(&config, &store, &domo, notify).await?;
-        let sources = config
+        let live = Arc::new(Live::new(Snapshot::from_config(&config)));
+        let added: Vec<SourceConfig> = config
             .sources
             .iter()
-            .map(|s| (s.name.clone(), Arc::new(s.clone())))
-            .collect::<HashMap<_, _>>();
+            .filter(|s| demo.as_ref().is_some_and(|(name, _)| *name == s.name))
+            .cloned()
+            .collect();
+        let reloader = Arc::new(Reloader::new(live.clone(), &config, added));
         let scrape = crate::prometheus::Scrape {
             handle: crate::prometheus::install(),
             store: store.clone(),
@@ -126,11 +132,11 @@ impl Application {
             Some(Arc::new(domo))
         };
         let state = AppState::new(SharedState {
-            sources: Arc::new(sources),
+            live,
+            reloader: reloader.clone(),
             ingestor,
             store: store.clone(),
             domo_ready,
-            api_tokens: config.api.tokens.clone().into(),
             rules: worker.rules.clone(),
             reconciler: reconciler.clone(),
         });
@@ -148,6 +154,8 @@ impl Application {
             sim,
             shutdown_timeout: Duration::from_secs(config.server.shutdown_timeout_secs),
             header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
+            reloader,
+            secret_poll: Duration::from_millis(config.secrets.poll_interval_ms),
             demo,
         })
     }
@@ -196,6 +204,12 @@ impl Application {
             tracker.spawn(crate::reconcile::schedule::run_every(r, every, t));
         }
         tracker.spawn(self.worker.store.clone().checkpoint_loop(token.clone()));
+        tracker.spawn(crate::reload::watch(
+            self.reloader.clone(),
+            self.secret_poll,
+            token.clone(),
+        ));
+        tracker.spawn(reload_on_sighup(self.reloader.clone(), token.clone()));
         let stop = token.clone();
         let mut server = tokio::spawn(api::serve::serve(
             self.listener,
@@ -247,6 +261,32 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Reloads on every SIGHUP until `token` is cancelled (a failed reload changes nothing).
+async fn reload_on_sighup(reloader: Arc<Reloader>, token: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP; reload with POST /api/v1/admin/reload");
+            return;
+        };
+        loop {
+            tokio::select! {
+                () = token.cancelled() => return,
+                got = hup.recv() => {
+                    if got.is_none() {
+                        return;
+                    }
+                    tracing::info!("SIGHUP: reloading the configuration");
+                    let _ = reloader.reload(Trigger::Signal).await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    token.cancelled().await;
 }
 
 /// The workers and the reconciler over one store and Domo client (`serve` and the CLI's

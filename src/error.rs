@@ -15,6 +15,8 @@ pub enum ProblemKind {
     Unauthorized,
     /// 403: the token lacks the scope.
     Forbidden,
+    /// 403: the client address is not in the source's `allow_ips` (no detail).
+    AddressNotAllowed,
     /// 404: no source of that name.
     UnknownSource,
     /// 404: no such resource.
@@ -44,6 +46,7 @@ impl ProblemKind {
             Self::InvalidSignature => "urn:domo-group-sync:problem:invalid-signature",
             Self::Unauthorized => "urn:domo-group-sync:problem:unauthorized",
             Self::Forbidden => "urn:domo-group-sync:problem:forbidden",
+            Self::AddressNotAllowed => "urn:domo-group-sync:problem:address-not-allowed",
             Self::UnknownSource => "urn:domo-group-sync:problem:unknown-source",
             Self::NotFound => "urn:domo-group-sync:problem:not-found",
             Self::MalformedPayload => "urn:domo-group-sync:problem:malformed-payload",
@@ -61,7 +64,7 @@ impl ProblemKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::InvalidSignature | Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::AddressNotAllowed => StatusCode::FORBIDDEN,
             Self::UnknownSource | Self::NotFound => StatusCode::NOT_FOUND,
             Self::MalformedPayload | Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::InvalidRequest => StatusCode::UNPROCESSABLE_ENTITY,
@@ -79,6 +82,7 @@ impl ProblemKind {
             Self::InvalidSignature => "The request's signature could not be verified",
             Self::Unauthorized => "A valid bearer token is required",
             Self::Forbidden => "The token does not have the scope this operation needs",
+            Self::AddressNotAllowed => "Requests from this address are not accepted for this source",
             Self::UnknownSource => "No webhook source has this name",
             Self::NotFound => "Not found",
             Self::MalformedPayload => "The body could not be read as the source's format",

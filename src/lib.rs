@@ -20,6 +20,7 @@ pub mod net;
 pub mod plan;
 pub mod prometheus;
 pub mod reconcile;
+pub mod reload;
 pub mod rules;
 pub mod signature;
 pub mod sources;

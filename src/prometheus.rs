@@ -27,6 +27,19 @@ pub const HTTP_REQUESTS: &str = "dgs_http_requests_total";
 pub const HTTP_DURATION: &str = "dgs_http_request_duration_seconds";
 /// Webhook deliveries refused for their signature, by `source` and `reason`.
 pub const SIGNATURE_FAILURES: &str = "dgs_webhook_signature_failures_total";
+/// Webhook deliveries whose signature verified, by `source` and `secret` (the secret's
+/// configured `name`, else its position in `secrets`; never its value).
+pub const SIGNATURE_VERIFICATIONS: &str = "dgs_webhook_verifications_total";
+/// Webhook requests refused because the client address is outside the source's `allow_ips`
+/// (or cannot be known), by `source`.
+pub const IP_REFUSALS: &str = "dgs_webhook_ip_refusals_total";
+/// API requests authenticated, by `token` (its configured name).
+pub const TOKEN_USES: &str = "dgs_api_token_uses_total";
+/// Configuration reloads, by `trigger` (sighup, api, file) and `result` (ok, failed).
+pub const CONFIG_RELOADS: &str = "dgs_config_reloads_total";
+/// The `not_after` (unix seconds) of every secret and token that has one, by `kind` (source,
+/// token), `owner` (source or token name) and `secret` (name or position).
+pub const SECRET_EXPIRY: &str = "dgs_secret_expiry_timestamp_seconds";
 /// Events by `source`, `type` and `outcome` (queued/duplicate/ignored, then done/retry/dead).
 pub const EVENTS: &str = "dgs_events_total";
 /// Events dead-lettered, by `source`.
@@ -109,6 +122,21 @@ fn describe() {
     describe_counter!(
         SIGNATURE_FAILURES,
         "Webhook deliveries refused for their signature"
+    );
+    describe_counter!(
+        SIGNATURE_VERIFICATIONS,
+        "Webhook deliveries verified, by source and by the secret that matched"
+    );
+    describe_counter!(
+        IP_REFUSALS,
+        "Webhook requests refused for their client address"
+    );
+    describe_counter!(TOKEN_USES, "API requests authenticated, by token name");
+    describe_counter!(CONFIG_RELOADS, "Configuration reloads by trigger and result");
+    describe_gauge!(
+        SECRET_EXPIRY,
+        Unit::Seconds,
+        "When a secret or token stops verifying (its not_after, unix time)"
     );
     describe_counter!(EVENTS, "Events by source, type and outcome");
     describe_counter!(DEAD_LETTERS, "Events dead-lettered");

@@ -38,7 +38,7 @@ pub trait Scope: Send + Sync + 'static {
 pub struct Read;
 /// The `write` scope: submit events, onboard/offboard, change memberships, replay.
 pub struct Write;
-/// The `admin` scope: create Domo groups.
+/// The `admin` scope: create Domo groups, run reconciles, reload the configuration.
 pub struct Admin;
 
 impl Scope for Read {
@@ -58,13 +58,14 @@ pub struct Auth<S: Scope> {
     _scope: PhantomData<S>,
 }
 
-/// Finds the configured token whose hash matches `presented`. Every hash is compared, in
-/// constant time.
-pub fn find_token<'a>(tokens: &'a [ApiToken], presented: &str) -> Option<&'a ApiToken> {
+/// Finds the configured token whose hash matches `presented` and that is live at `now`
+/// (unix seconds; outside its `not_before`/`not_after` it is unknown). Every hash is
+/// compared, in constant time.
+pub fn find_token<'a>(tokens: &'a [ApiToken], presented: &str, now: i64) -> Option<&'a ApiToken> {
     let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
     let mut found = None;
     for t in tokens {
-        if bool::from(t.sha256.ct_eq(&digest)) {
+        if bool::from(t.sha256.ct_eq(&digest)) && t.live_at(now) {
             found = Some(t);
         }
     }
@@ -114,10 +115,14 @@ impl<S: Scope> FromRequestParts<AppState> for Auth<S> {
             )
             .into());
         };
-        let Some(token) = find_token(&state.api_tokens, presented) else {
-            tracing::debug!("api: unknown bearer token");
+        let live = state.live.load();
+        let now = chrono::Utc::now().timestamp();
+        let Some(token) = find_token(&live.api_tokens, presented, now) else {
+            tracing::debug!("api: unknown (or expired) bearer token");
             return Err(ApiError::new(ProblemKind::Unauthorized).into());
         };
+        metrics::counter!(crate::prometheus::TOKEN_USES, "token" => token.name.clone())
+            .increment(1);
         if !token.scopes.contains(&S::SCOPE) {
             tracing::debug!(api.token = %token.name, scope = ?S::SCOPE, "api: missing scope");
             return Err(ApiError::with_detail(
@@ -160,11 +165,23 @@ mod tests {
     fn a_token_is_found_by_its_hash_and_only_by_it() {
         let tokens = [token("a", "alpha-token"), token("b", "bravo-token")];
         assert_eq!(
-            find_token(&tokens, "bravo-token").map(|t| t.name.as_str()),
+            find_token(&tokens, "bravo-token", 0).map(|t| t.name.as_str()),
             Some("b")
         );
-        assert!(find_token(&tokens, "bravo-toke").is_none());
-        assert!(find_token(&tokens, "").is_none());
-        assert!(find_token(&[], "alpha-token").is_none());
+        assert!(find_token(&tokens, "bravo-toke", 0).is_none());
+        assert!(find_token(&tokens, "", 0).is_none());
+        assert!(find_token(&[], "alpha-token", 0).is_none());
+    }
+
+    #[test]
+    fn a_token_outside_its_lifetime_is_unknown() {
+        let mut t = token("a", "alpha-token");
+        t.not_before = Some(100);
+        t.not_after = Some(200);
+        let tokens = [t];
+        assert!(find_token(&tokens, "alpha-token", 99).is_none());
+        assert!(find_token(&tokens, "alpha-token", 100).is_some());
+        assert!(find_token(&tokens, "alpha-token", 199).is_some());
+        assert!(find_token(&tokens, "alpha-token", 200).is_none());
     }
 }

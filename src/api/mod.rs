@@ -1,6 +1,8 @@
 //! The HTTP surface: webhooks, health, the internal API (`v1`) and the document. Handlers
 //! are thin: they authenticate, parse, and hand events to the ingestor; none calls Domo.
 
+mod allowlist;
+pub mod admin;
 pub mod auth;
 mod doc;
 pub mod health;
@@ -9,14 +11,12 @@ pub(crate) mod stack;
 pub mod v1;
 pub mod webhooks;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::config::{ApiToken, SourceConfig};
 use crate::ingest::Ingestor;
 use crate::rules::RuleSet;
 use crate::store::Store;
@@ -42,14 +42,15 @@ impl std::ops::Deref for AppState {
 
 /// The contents of `AppState`.
 pub struct SharedState {
-    /// Configured webhook sources by name.
-    pub sources: Arc<HashMap<String, Arc<SourceConfig>>>,
+    /// The reloadable configuration: webhook sources by name, API tokens, trusted proxies.
+    /// Read it once per request with `live.load()`.
+    pub live: Arc<crate::reload::Live>,
+    /// Reloads `live` (the admin API; SIGHUP and the file watcher share it).
+    pub reloader: Arc<crate::reload::Reloader>,
     pub ingestor: Ingestor,
     pub store: Store,
     /// Readiness probe of the Domo side (a token can be obtained); `None` = not checked.
     pub domo_ready: Option<Arc<dyn DomoReadiness>>,
-    /// `[[api.tokens]]`: bearer tokens of the internal API, by hash.
-    pub api_tokens: Arc<[ApiToken]>,
     /// The compiled rules (for user views, plans and mapping checks).
     pub rules: Arc<RuleSet>,
     /// Reconcile runs (admin API).
@@ -85,6 +86,7 @@ pub mod futures_like {
         (name = "plan", description = "What an event would do, without doing it"),
         (name = "sources", description = "Configured webhook sources"),
         (name = "reconcile", description = "Compare Domo with the desired membership and repair the drift"),
+        (name = "admin", description = "Operating the service: reload the configuration"),
         (name = "health", description = "Liveness and readiness")
     ),
     modifiers(&SecuritySchemes)
@@ -102,6 +104,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .merge(v1::router())
+        .merge(admin::router())
 }
 
 /// The OpenAPI document the service publishes.

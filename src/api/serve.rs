@@ -22,6 +22,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
+use tower::ServiceExt as _;
 
 /// How long to pause after an accept error that is not about one connection (such as running
 /// out of file descriptors), rather than spin.
@@ -51,7 +52,14 @@ pub async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let service = TowerToHyperService::new(router.clone());
+                    // The peer address, for the sources' `allow_ips`.
+                    let service = TowerToHyperService::new(router.clone().map_request(
+                        move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                            req.extensions_mut()
+                                .insert(axum::extract::ConnectInfo(peer));
+                            req
+                        },
+                    ));
                     let conn = builder.serve_connection(TokioIo::new(stream), service);
                     let conn = graceful.watch(conn);
                     connections.spawn(async move {

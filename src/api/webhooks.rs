@@ -15,6 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::allowlist::{self, Peer};
 use crate::config::Scheme;
 use crate::error::{ApiError, Problem, ProblemKind};
 use crate::ingest::to_item;
@@ -71,6 +72,7 @@ pub struct Verification {
         (status = 200, description = "Stored (Okta sources: empty body)"),
         (status = 400, description = "Malformed payload after a valid signature", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, wrong or expired signature", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The client address is not in the source's `allow_ips`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No source of that name", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over `server.max_body_bytes`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store could not commit; nothing was acknowledged", body = Problem, content_type = "application/problem+json"),
@@ -78,12 +80,16 @@ pub struct Verification {
 pub async fn receive_webhook(
     State(state): State<AppState>,
     Path(source): Path<String>,
+    peer: Peer,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let Some(src) = state.sources.get(&source).cloned() else {
+    // One snapshot for the whole request: a reload meanwhile does not change its outcome.
+    let live = state.live.load();
+    let Some(src) = live.sources.get(&source).cloned() else {
         return Err(ApiError::new(ProblemKind::UnknownSource));
     };
+    allowlist::check(&live, &src, &headers, &peer)?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(ProblemKind::PayloadTooLarge)
@@ -92,12 +98,23 @@ pub async fn receive_webhook(
         }
     })?;
     let now = chrono::Utc::now().timestamp();
-    if let Err(e) = crate::signature::verify(&src, &headers, &body, now) {
-        tracing::debug!(webhook.source = %source, reason = e.reason(), "signature rejected");
-        metrics::counter!(crate::prometheus::SIGNATURE_FAILURES,
-            "source" => source.clone(), "reason" => e.reason())
-        .increment(1);
-        return Err(ApiError::new(ProblemKind::InvalidSignature));
+    match crate::signature::verify_matched(&src, &headers, &body, now) {
+        Ok(position) => {
+            let secret = src
+                .secrets
+                .get(position)
+                .map_or_else(|| position.to_string(), |s| s.label(position));
+            metrics::counter!(crate::prometheus::SIGNATURE_VERIFICATIONS,
+                "source" => source.clone(), "secret" => secret)
+            .increment(1);
+        }
+        Err(e) => {
+            tracing::debug!(webhook.source = %source, reason = e.reason(), "signature rejected");
+            metrics::counter!(crate::prometheus::SIGNATURE_FAILURES,
+                "source" => source.clone(), "reason" => e.reason())
+            .increment(1);
+            return Err(ApiError::new(ProblemKind::InvalidSignature));
+        }
     }
     let parsed = crate::sources::parse(src.format, &headers, &body).map_err(|e| {
         tracing::debug!(webhook.source = %source, error = %e, "payload rejected");
@@ -153,20 +170,24 @@ pub async fn receive_webhook(
         (status = 200, description = "The challenge, echoed", body = Verification),
         (status = 400, description = "No challenge header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "A wrong auth header", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The client address is not in the source's `allow_ips`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No Okta source of that name", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn verify_webhook_endpoint(
     State(state): State<AppState>,
     Path(source): Path<String>,
+    peer: Peer,
     headers: HeaderMap,
 ) -> Result<Json<Verification>, ApiError> {
-    let Some(src) = state
+    let live = state.live.load();
+    let Some(src) = live
         .sources
         .get(&source)
         .filter(|s| s.scheme == Scheme::Okta)
     else {
         return Err(ApiError::new(ProblemKind::UnknownSource));
     };
+    allowlist::check(&live, src, &headers, &peer)?;
     if headers.contains_key(src.header.as_str())
         && crate::signature::verify(src, &headers, b"", chrono::Utc::now().timestamp()).is_err()
     {

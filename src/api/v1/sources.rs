@@ -57,7 +57,8 @@ pub async fn list_sources(
     _auth: Auth<Read>,
     State(state): State<AppState>,
 ) -> Result<Json<SourceList>, ApiError> {
-    let mut sources: Vec<SourceView> = state
+    let live = state.live.load();
+    let mut sources: Vec<SourceView> = live
         .sources
         .values()
         .map(|s| SourceView {
