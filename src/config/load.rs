@@ -75,6 +75,7 @@ impl Config {
             env: &env,
         })?;
         config.file = path.map(Path::to_path_buf);
+        config.text = None;
         Ok(config)
     }
 
@@ -109,6 +110,7 @@ impl Config {
         };
         let mut config = cx.build(&table);
         config.demo = input.toml.is_none();
+        config.text = input.toml.map(Secret::new);
         config.watched = std::mem::take(&mut cx.watched);
         if cx.errors.is_empty() {
             Ok(config)
@@ -337,6 +339,7 @@ impl Cx<'_> {
             secrets,
             demo: false,
             file: None,
+            text: None,
             watched: Vec::new(),
         }
     }

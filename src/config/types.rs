@@ -102,6 +102,9 @@ pub struct Config {
     pub demo: bool,
     /// The file this was loaded from (`None` for text or defaults): what a reload re-reads.
     pub file: Option<std::path::PathBuf>,
+    /// The text this was parsed from when there is no file (a reload parses it again, with
+    /// `file:` secrets read afresh). Kept as a `Secret`: it may hold inline secrets.
+    pub text: Option<Secret>,
     /// Every `file:` reference resolved while loading, with the SHA-256 of the content read:
     /// the watcher reloads when one of them reads differently.
     pub watched: Vec<WatchedFile>,

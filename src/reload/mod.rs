@@ -51,9 +51,12 @@ pub struct Reloaded {
 /// Re-reads the configuration file and swaps the live snapshot.
 pub struct Reloader {
     live: Arc<Live>,
-    /// The file the service started from; `None` = nothing to reload.
+    /// The file the service started from, else the text it was given (`None`: defaults and
+    /// the environment only).
     file: Option<PathBuf>,
-    /// Sources the service added itself (the demo source): kept across reloads.
+    text: Option<crate::config::Secret>,
+    /// Sources the service added itself (the demo source): kept across reloads (a reload of a
+    /// demo sees no sources of its own, as at start).
     added: Vec<crate::config::SourceConfig>,
     /// The `file:` secrets of the configuration in place, as read.
     watched: Mutex<Vec<WatchedFile>>,
@@ -67,6 +70,7 @@ impl Reloader {
         Reloader {
             live,
             file: config.file.clone(),
+            text: config.text.clone(),
             added,
             watched: Mutex::new(config.watched.clone()),
             running: tokio::sync::Mutex::new(()),
@@ -88,16 +92,19 @@ impl Reloader {
     /// `dgs_config_reloads_total{trigger, result}`.
     pub async fn reload(&self, trigger: Trigger) -> Result<Reloaded, ConfigErrors> {
         let _one_at_a_time = self.running.lock().await;
-        let file = self.file.clone();
-        let loaded = match file {
-            None => Err(ConfigErrors(vec![
-                "the service was started without a configuration file; there is nothing to reload"
-                    .to_owned(),
-            ])),
-            Some(path) => tokio::task::spawn_blocking(move || Config::load(Some(&path)))
-                .await
-                .unwrap_or_else(|e| Err(ConfigErrors(vec![format!("the reload failed: {e}")]))),
-        };
+        let (file, text) = (self.file.clone(), self.text.clone());
+        let loaded = tokio::task::spawn_blocking(move || match file {
+            Some(path) => Config::load(Some(&path)),
+            None => {
+                let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+                Config::parse(crate::config::ConfigInput {
+                    toml: text.as_ref().map(crate::config::Secret::expose),
+                    env: &env,
+                })
+            }
+        })
+        .await
+        .unwrap_or_else(|e| Err(ConfigErrors(vec![format!("the reload failed: {e}")])));
         let result = match loaded {
             Ok(mut config) => {
                 config.sources.extend(self.added.iter().cloned());

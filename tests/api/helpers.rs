@@ -89,11 +89,17 @@ pub async fn spawn_app_with(mut o: Options) -> TestApp {
 
     let toml = config_toml(dir.path(), sim_addr, &o);
     let env = BTreeMap::new();
-    let config = Config::parse(ConfigInput {
-        toml: Some(&toml),
-        env: &env,
-    })
-    .expect("test config is valid");
+    let config = if o.config_file {
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, &toml).expect("write config");
+        Config::load(Some(&path)).expect("test config is valid")
+    } else {
+        Config::parse(ConfigInput {
+            toml: Some(&toml),
+            env: &env,
+        })
+        .expect("test config is valid")
+    };
     let app = Application::build(config.clone())
         .await
         .expect("app builds");
@@ -134,6 +140,11 @@ pub fn canonical(id: &str, kind: &str, at: &str, email: &str, groups: Option<&[&
 }
 
 impl TestApp {
+    /// The app's own folder (its `config.toml` when `Options::config_file`).
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
     /// The URL of a path on the service.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
@@ -152,7 +163,7 @@ impl TestApp {
     /// Headers signing `body` for source `name` with its first secret, now.
     pub fn sign(&self, name: &str, body: &str, msg_id: &str) -> Vec<(String, String)> {
         let src = self.source(name);
-        let secret = src.secrets[0].clone();
+        let secret = src.secrets[0].value.clone();
         sign_with(&src, &secret, body, chrono::Utc::now().timestamp(), msg_id)
     }
 

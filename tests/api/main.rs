@@ -28,6 +28,7 @@ mod replica_state;
 mod replicas;
 mod resilience;
 mod robustness;
+mod rotation;
 mod scale;
 mod secrets;
 mod shutdown;

@@ -47,6 +47,11 @@ pub struct Options {
     pub header_read_timeout_ms: u64,
     /// The store URL; `spawn_app_with` sets it to a fresh database of the pass's backend.
     pub store_url: Option<String>,
+    /// Lines added to `[server]` (e.g. `trusted_proxies = [...]`).
+    pub server_extra: String,
+    /// Write the config to `config.toml` in the app's folder and load it from there (so that
+    /// a reload re-reads it), instead of parsing the text.
+    pub config_file: bool,
 }
 
 impl Default for Options {
@@ -67,6 +72,8 @@ impl Default for Options {
             request_timeout_secs: 10,
             header_read_timeout_ms: 10_000,
             store_url: None,
+            server_extra: String::new(),
+            config_file: false,
         }
     }
 }
@@ -80,6 +87,7 @@ listen = "127.0.0.1:0"
 max_body_bytes = {max_body}
 request_timeout_secs = {request_timeout}
 header_read_timeout_ms = {header_read_timeout}
+{server_extra}
 
 [store]
 url = "{db}"
@@ -146,6 +154,7 @@ secrets = ["{CLERK_SECRET}"]
         request_timeout = o.request_timeout_secs,
         header_read_timeout = o.header_read_timeout_ms,
         rules = o.rules,
+        server_extra = o.server_extra,
         api_tokens = api_tokens_toml(),
     )
 }
