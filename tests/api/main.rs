@@ -3,6 +3,7 @@
 //! SQLite by default; `TEST_STORE_BACKEND=postgres` (with `TEST_DATABASE_URL`) runs the same
 //! tests on PostgreSQL, each on a database of its own.
 
+mod allowlist;
 mod api_auth;
 mod api_users;
 mod api_v1;
