@@ -18,3 +18,5 @@ pub fn digest(bytes: &[u8]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_rotation;
