@@ -1,5 +1,6 @@
-//! Every scheme's header parser and verifier, fed arbitrary header values and bodies: must
-//! never panic, and must never accept (no secret is known to the fuzzer).
+//! Every scheme's header parser and verifier (`v1a` Ed25519 entries included), fed arbitrary
+//! header values and bodies: must never panic, and must never accept (no secret or private
+//! key is known to the fuzzer).
 #![no_main]
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
@@ -53,7 +54,11 @@ fuzz_target!(|data: &[u8]| {
         name: "fuzz".into(),
         format: Format::Canonical,
         scheme,
-        secrets: vec![Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").into()],
+        // A v1a public key beside the HMAC secret: `v1a` entries are parsed and checked too.
+        secrets: vec![
+            Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").into(),
+            Secret::new("whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").into(),
+        ],
         tolerance_secs: 300,
         header: "authorization".into(),
         hmac: Some(HmacProfile {
@@ -65,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
             timestamp_header: Some("webhook-timestamp".into()),
             id_header: Some("webhook-id".into()),
         }),
+        allow_ips: Vec::new(),
     };
     let verdict = domo_group_sync::signature::verify(&source, &headers, &body, 1_700_000_000);
     // An Okta header equal to the secret is the one way in without a MAC.

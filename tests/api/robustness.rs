@@ -192,3 +192,69 @@ async fn a_slow_loris_body_is_cut_off_with_408() {
         200
     );
 }
+
+/// The RFC 8032 test 1 public key (its private key is in the signature unit tests, not here).
+const V1A_PUBLIC: &str = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+/// Signature lists mixing `v1` and `v1a` entries of any length.
+fn v1a_header() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "(v1a?,[A-Za-z0-9+/]{0,90}={0,2} ?){0,4}",
+        "[ -~]{0,120}",
+    ]
+}
+
+/// Forwarding headers: addresses, ports, brackets, quotes, separators and junk.
+fn forwarding_header() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ -~]{0,120}",
+        "(([0-9]{1,3}\\.){3}[0-9]{1,3}(:[0-9]{1,5})?, ?){0,5}",
+        "((for|by|proto)=(\"?\\[?[0-9a-f:.]{0,20}\\]?(:[0-9]{0,5})?\"?|_x|unknown)[;,] ?){0,6}",
+    ]
+}
+
+proptest! {
+    #[test]
+    fn v1a_signature_lists_never_panic_and_never_verify_a_forgery(
+        signature in v1a_header(),
+        body in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", HeaderValue::from_static("msg_prop"));
+        headers.insert("webhook-timestamp", HeaderValue::from_static("1700000000"));
+        if let Ok(v) = HeaderValue::from_str(&signature) {
+            headers.insert("webhook-signature", v);
+        }
+        let mut source = adhoc_source(Scheme::StandardWebhooks, V1A_PUBLIC);
+        source.secrets.push(Secret::new(SW_SECRET).into());
+        let verdict = domo_group_sync::signature::verify(&source, &headers, &body, 1_700_000_000);
+        prop_assert!(verdict.is_err(), "accepted a forged request");
+    }
+
+    #[test]
+    fn forwarding_parsers_never_panic_and_stay_bounded(
+        lines in proptest::collection::vec(forwarding_header(), 0..4),
+    ) {
+        let xff = domo_group_sync::net::parse_x_forwarded_for(lines.iter().map(String::as_str));
+        let fwd = domo_group_sync::net::parse_forwarded(lines.iter().map(String::as_str));
+        prop_assert!(xff.len() <= 64 && fwd.len() <= 64);
+    }
+
+    #[test]
+    fn a_client_behind_a_trusted_proxy_cannot_choose_its_address(
+        spoofed in proptest::collection::vec(forwarding_header(), 0..3),
+        real in any::<[u8; 4]>(),
+    ) {
+        // The client sends any X-Forwarded-For lines; the trusted proxy appends the address
+        // it saw. Unless that address is itself a trusted proxy, it is the client address.
+        let real = std::net::IpAddr::from(real);
+        let trusted: Vec<domo_group_sync::net::Cidr> =
+            vec!["10.0.0.0/8".parse().expect("cidr")];
+        prop_assume!(!domo_group_sync::net::any_contains(&trusted, real));
+        let mut lines = spoofed.clone();
+        lines.push(real.to_string());
+        let chain = domo_group_sync::net::parse_x_forwarded_for(lines.iter().map(String::as_str));
+        let peer = "10.0.0.1".parse().expect("ip");
+        prop_assert_eq!(domo_group_sync::net::client_ip(peer, &trusted, &chain), Some(real));
+    }
+}
