@@ -25,6 +25,7 @@ mod reconcile;
 mod reconcile_api_user;
 mod reconcile_runs;
 mod reconcile_scale;
+mod reload_signal;
 mod replica_state;
 mod replicas;
 mod resilience;
