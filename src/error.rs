@@ -82,7 +82,9 @@ impl ProblemKind {
             Self::InvalidSignature => "The request's signature could not be verified",
             Self::Unauthorized => "A valid bearer token is required",
             Self::Forbidden => "The token does not have the scope this operation needs",
-            Self::AddressNotAllowed => "Requests from this address are not accepted for this source",
+            Self::AddressNotAllowed => {
+                "Requests from this address are not accepted for this source"
+            }
             Self::UnknownSource => "No webhook source has this name",
             Self::NotFound => "Not found",
             Self::MalformedPayload => "The body could not be read as the source's format",

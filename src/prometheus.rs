@@ -132,7 +132,10 @@ fn describe() {
         "Webhook requests refused for their client address"
     );
     describe_counter!(TOKEN_USES, "API requests authenticated, by token name");
-    describe_counter!(CONFIG_RELOADS, "Configuration reloads by trigger and result");
+    describe_counter!(
+        CONFIG_RELOADS,
+        "Configuration reloads by trigger and result"
+    );
     describe_gauge!(
         SECRET_EXPIRY,
         Unit::Seconds,

@@ -25,18 +25,20 @@ pub fn check(
     if source.allow_ips.is_empty() {
         return Ok(());
     }
-    let client = peer.as_ref().and_then(|axum::Extension(ConnectInfo(addr))| {
-        let values = match snapshot.client_ip_header {
-            ClientIpHeader::XForwardedFor => headers.get_all("x-forwarded-for"),
-            ClientIpHeader::Forwarded => headers.get_all("forwarded"),
-        };
-        let texts = values.iter().filter_map(|v| v.to_str().ok());
-        let chain = match snapshot.client_ip_header {
-            ClientIpHeader::XForwardedFor => crate::net::parse_x_forwarded_for(texts),
-            ClientIpHeader::Forwarded => crate::net::parse_forwarded(texts),
-        };
-        crate::net::client_ip(addr.ip(), &snapshot.trusted_proxies, &chain)
-    });
+    let client = peer
+        .as_ref()
+        .and_then(|axum::Extension(ConnectInfo(addr))| {
+            let values = match snapshot.client_ip_header {
+                ClientIpHeader::XForwardedFor => headers.get_all("x-forwarded-for"),
+                ClientIpHeader::Forwarded => headers.get_all("forwarded"),
+            };
+            let texts = values.iter().filter_map(|v| v.to_str().ok());
+            let chain = match snapshot.client_ip_header {
+                ClientIpHeader::XForwardedFor => crate::net::parse_x_forwarded_for(texts),
+                ClientIpHeader::Forwarded => crate::net::parse_forwarded(texts),
+            };
+            crate::net::client_ip(addr.ip(), &snapshot.trusted_proxies, &chain)
+        });
     match client {
         Some(ip) if crate::net::any_contains(&source.allow_ips, ip) => Ok(()),
         _ => {

@@ -1,8 +1,8 @@
 //! The HTTP surface: webhooks, health, the internal API (`v1`) and the document. Handlers
 //! are thin: they authenticate, parse, and hand events to the ingestor; none calls Domo.
 
-mod allowlist;
 pub mod admin;
+mod allowlist;
 pub mod auth;
 mod doc;
 pub mod health;

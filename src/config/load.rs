@@ -186,7 +186,10 @@ impl Cx<'_> {
             let read = std::fs::read_to_string(file);
             self.watched.push(WatchedFile {
                 path: file.into(),
-                digest: read.as_ref().ok().map(|v| crate::config::digest(v.as_bytes())),
+                digest: read
+                    .as_ref()
+                    .ok()
+                    .map(|v| crate::config::digest(v.as_bytes())),
             });
             match read {
                 Ok(v) if !v.trim().is_empty() => {

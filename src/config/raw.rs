@@ -4,8 +4,7 @@
 use serde::{Deserialize, Deserializer};
 
 use super::types::{
-    ApiScope, ClientIpHeader, Format, HmacAlgorithm, HmacEncoding, LogFormat, Scheme,
-    SignedContent,
+    ApiScope, ClientIpHeader, Format, HmacAlgorithm, HmacEncoding, LogFormat, Scheme, SignedContent,
 };
 
 /// A string that may have been written (or overridden from the environment) as a number or

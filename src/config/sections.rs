@@ -223,7 +223,8 @@ impl Cx<'_> {
         if let Some(n) = &name {
             let ok = !n.is_empty()
                 && n.len() <= 64
-                && n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
             if !ok {
                 self.err(format!(
                     "{path}.name: `{n}` must be 1–64 letters, digits, `-`, `_` or `.` (it is a metric label)"
@@ -251,9 +252,7 @@ impl Cx<'_> {
         if let (Some(b), Some(a)) = (nb, na)
             && b >= a
         {
-            self.err(format!(
-                "{path}: not_before must be earlier than not_after"
-            ));
+            self.err(format!("{path}: not_before must be earlier than not_after"));
         }
         (nb, na)
     }

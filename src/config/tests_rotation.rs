@@ -89,7 +89,10 @@ not_after = "never"
         "api.tokens[0].not_after:",
     ];
     for want in expect {
-        assert!(errs.iter().any(|e| e.starts_with(want)), "missing {want:?} in {errs:#?}");
+        assert!(
+            errs.iter().any(|e| e.starts_with(want)),
+            "missing {want:?} in {errs:#?}"
+        );
     }
     assert!(
         errs.iter().all(|e| !e.contains("nWGxne")),
@@ -125,7 +128,10 @@ fn file_secrets_are_recorded_for_the_watcher_and_env_sets_the_new_keys() {
         "{SOURCE}secrets = [{{ value = \"file:{}\" }}]\n",
         path.display()
     );
-    let env = [("DGS_SOURCES__0__SECRETS__0__NOT_AFTER", "2026-01-01T00:00:00Z")];
+    let env = [(
+        "DGS_SOURCES__0__SECRETS__0__NOT_AFTER",
+        "2026-01-01T00:00:00Z",
+    )];
     let c = parse(&table, &env).expect("valid");
     assert_eq!(c.sources[0].secrets[0].not_after, Some(1_767_225_600));
 }

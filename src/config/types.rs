@@ -60,9 +60,7 @@ impl SourceSecret {
     /// The label logs and metrics use: its `name`, else its position in the list. Never the
     /// value.
     pub fn label(&self, position: usize) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| position.to_string())
+        self.name.clone().unwrap_or_else(|| position.to_string())
     }
 }
 

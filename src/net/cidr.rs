@@ -138,7 +138,14 @@ mod tests {
 
     #[test]
     fn bad_ranges_are_refused_with_a_reason() {
-        for bad in ["", "10.0.0.0/33", "10.0.0.1/8", "::/129", "example.com", "10.0.0.0/x"] {
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "10.0.0.1/8",
+            "::/129",
+            "example.com",
+            "10.0.0.0/x",
+        ] {
             let e = bad.parse::<Cidr>().expect_err(bad);
             assert!(!e.is_empty());
         }

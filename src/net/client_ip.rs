@@ -161,7 +161,10 @@ mod tests {
             client_ip(ip("198.51.100.1"), &trusted, &chain),
             Some(ip("198.51.100.1"))
         );
-        assert_eq!(client_ip(ip("198.51.100.1"), &[], &chain), Some(ip("198.51.100.1")));
+        assert_eq!(
+            client_ip(ip("198.51.100.1"), &[], &chain),
+            Some(ip("198.51.100.1"))
+        );
     }
 
     #[test]
@@ -174,10 +177,16 @@ mod tests {
             Some(ip("198.51.100.77"))
         );
         // A trusted proxy with no header: the proxy itself is the client.
-        assert_eq!(client_ip(ip("10.0.0.2"), &trusted, &[]), Some(ip("10.0.0.2")));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &trusted, &[]),
+            Some(ip("10.0.0.2"))
+        );
         // Every hop trusted: the left-most trusted hop is where the request entered.
         let inner = parse_x_forwarded_for(["10.9.9.9, fd00::1"]);
-        assert_eq!(client_ip(ip("10.0.0.2"), &trusted, &inner), Some(ip("10.9.9.9")));
+        assert_eq!(
+            client_ip(ip("10.0.0.2"), &trusted, &inner),
+            Some(ip("10.9.9.9"))
+        );
     }
 
     #[test]
@@ -214,7 +223,13 @@ mod tests {
         let v = r#"for="_gazonk", For="[2001:db8:cafe::17]:4711", for=192.0.2.60;proto=http;by=203.0.113.43, for=unknown, proto=https"#;
         assert_eq!(
             parse_forwarded([v]),
-            vec![None, Some(ip("2001:db8:cafe::17")), Some(ip("192.0.2.60")), None, None]
+            vec![
+                None,
+                Some(ip("2001:db8:cafe::17")),
+                Some(ip("192.0.2.60")),
+                None,
+                None
+            ]
         );
         assert_eq!(
             parse_forwarded([r#"by=x;for="198.51.100.1:8080""#, "for=198.51.100.2"]),

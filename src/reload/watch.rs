@@ -83,7 +83,11 @@ fn fingerprint(digests: &[Option<[u8; 32]>]) -> u64 {
 /// and warns about those that are live and expire within `secrets.expiry_warning_secs`. With
 /// `warned`, each (owner, secret, not_after) is warned about once; without, every time (after
 /// a reload). Returns how many are about to expire.
-pub fn expiry_warnings(snapshot: &Snapshot, now: i64, mut warned: Option<&mut HashSet<String>>) -> usize {
+pub fn expiry_warnings(
+    snapshot: &Snapshot,
+    now: i64,
+    mut warned: Option<&mut HashSet<String>>,
+) -> usize {
     let window = i64::try_from(snapshot.expiry_warning_secs).unwrap_or(i64::MAX);
     let mut soon = 0;
     let mut entries: Vec<(&str, &str, String, i64, bool)> = Vec::new();

@@ -42,7 +42,10 @@ pub(super) fn private_key(secret: &Secret) -> Result<SigningKey, String> {
         .expose()
         .strip_prefix(PRIVATE_PREFIX)
         .ok_or("a v1a private key starts with whsk_")?;
-    let bad = || "the whsk_ private key is not base64 of a 32-byte seed (or a 64-byte seed and public key)".to_owned();
+    let bad = || {
+        "the whsk_ private key is not base64 of a 32-byte seed (or a 64-byte seed and public key)"
+            .to_owned()
+    };
     let bytes = mac::decode_secret_base64(encoded).ok_or_else(bad)?;
     match bytes.len() {
         32 => {

@@ -174,10 +174,16 @@ pub(super) fn sign(
         && secret.expose().starts_with(asymmetric::PRIVATE_PREFIX)
     {
         let key = asymmetric::private_key(secret).map_err(unusable)?;
-        format!("v1a,{}", mac::encode_base64(&asymmetric::sign(&key, &parts)))
+        format!(
+            "v1a,{}",
+            mac::encode_base64(&asymmetric::sign(&key, &parts))
+        )
     } else {
         let key = key(secret).map_err(unusable)?;
-        format!("v1,{}", mac::encode_base64(&mac::hmac_sha256(&key, &parts)?))
+        format!(
+            "v1,{}",
+            mac::encode_base64(&mac::hmac_sha256(&key, &parts)?)
+        )
     };
     let prefix = match flavour {
         Flavour::Standard => "webhook",

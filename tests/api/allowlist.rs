@@ -31,7 +31,12 @@ fn body(n: u32) -> String {
     )
 }
 
-async fn post_from(app: &TestApp, source: &str, n: u32, forwarded: &[(&str, &str)]) -> reqwest::Response {
+async fn post_from(
+    app: &TestApp,
+    source: &str,
+    n: u32,
+    forwarded: &[(&str, &str)],
+) -> reqwest::Response {
     let body = body(n);
     let mut headers = app.sign(source, &body, "unused");
     for (k, v) in forwarded {
@@ -63,16 +68,28 @@ async fn a_spoofed_forwarding_header_from_an_untrusted_peer_is_refused() {
         assert_eq!(resp.status(), 403, "{headers:?}");
         assert_eq!(resp.headers()["content-type"], "application/problem+json");
         let problem = json_body(resp).await;
-        assert_eq!(problem["type"], "urn:domo-group-sync:problem:address-not-allowed");
+        assert_eq!(
+            problem["type"],
+            "urn:domo-group-sync:problem:address-not-allowed"
+        );
         assert!(problem.get("detail").is_none(), "{problem}");
     }
     // The allowed peer gets through, and a wrong signature is still a 401 there.
     assert_eq!(post_from(&app, "local", 10, &[]).await.status(), 202);
     let bad = app
-        .post_with("local", &body(11), &[("X-Hub-Signature-256".into(), "sha256=00".into())])
+        .post_with(
+            "local",
+            &body(11),
+            &[("X-Hub-Signature-256".into(), "sha256=00".into())],
+        )
         .await;
     assert_eq!(bad.status(), 401);
-    let refused = metric(&app, "dgs_webhook_ip_refusals_total", &[("source", "partner")]).await;
+    let refused = metric(
+        &app,
+        "dgs_webhook_ip_refusals_total",
+        &[("source", "partner")],
+    )
+    .await;
     assert_eq!(refused, Some(3.0));
     app.wait_idle().await;
 }
@@ -94,7 +111,13 @@ async fn behind_a_trusted_proxy_the_right_most_untrusted_hop_is_the_client() {
         // The proxies write X-Forwarded-For; a Forwarded header is not believed.
         (&[("forwarded", "for=203.0.113.5")], 403),
         // Several header lines are one list, in order.
-        (&[("x-forwarded-for", "198.51.100.9"), ("x-forwarded-for", "203.0.113.77")], 202),
+        (
+            &[
+                ("x-forwarded-for", "198.51.100.9"),
+                ("x-forwarded-for", "203.0.113.77"),
+            ],
+            202,
+        ),
     ];
     for (i, (headers, want)) in cases.into_iter().enumerate() {
         let resp = post_from(&app, "partner", 100 + i as u32, headers).await;
@@ -107,7 +130,10 @@ async fn behind_a_trusted_proxy_the_right_most_untrusted_hop_is_the_client() {
 async fn rfc_7239_forwarded_is_read_when_configured() {
     let app = spawn("trusted_proxies = [\"127.0.0.1\"]\nclient_ip_header = \"forwarded\"").await;
     let cases: [(&[(&str, &str)], u16); 4] = [
-        (&[("forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https")], 202),
+        (
+            &[("forwarded", "for=\"[2001:db8:cafe::17]:4711\";proto=https")],
+            202,
+        ),
         (&[("forwarded", "for=203.0.113.5, for=198.51.100.9")], 403),
         (&[("forwarded", "for=_hidden")], 403),
         (&[("x-forwarded-for", "203.0.113.5")], 403),

@@ -58,8 +58,11 @@ async fn sighup_reloads_the_sources_of_the_running_binary() {
     let text = std::fs::read_to_string(&path).expect("config");
     let old_line = format!("secrets = [\"{SW_SECRET}\", \"{SW_OLD_SECRET}\"]");
     assert!(text.contains(&old_line));
-    std::fs::write(&path, text.replace(&old_line, &format!("secrets = [\"{NEW}\"]")))
-        .expect("write");
+    std::fs::write(
+        &path,
+        text.replace(&old_line, &format!("secrets = [\"{NEW}\"]")),
+    )
+    .expect("write");
     let status = std::process::Command::new("kill")
         .args(["-HUP", &bin.child.id().to_string()])
         .status()

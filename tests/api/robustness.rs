@@ -198,10 +198,7 @@ const V1A_PUBLIC: &str = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 
 /// Signature lists mixing `v1` and `v1a` entries of any length.
 fn v1a_header() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "(v1a?,[A-Za-z0-9+/]{0,90}={0,2} ?){0,4}",
-        "[ -~]{0,120}",
-    ]
+    prop_oneof!["(v1a?,[A-Za-z0-9+/]{0,90}={0,2} ?){0,4}", "[ -~]{0,120}",]
 }
 
 /// Forwarding headers: addresses, ports, brackets, quotes, separators and junk.

@@ -105,7 +105,10 @@ async fn post(app: &TestApp, source: &str, secret: &str, n: usize) -> u16 {
         chrono::Utc::now().timestamp(),
         &id,
     );
-    app.post_with(source, &body, &headers).await.status().as_u16()
+    app.post_with(source, &body, &headers)
+        .await
+        .status()
+        .as_u16()
 }
 
 /// Sends events signed with `secret` until `stop`; returns every status.
@@ -156,14 +159,20 @@ async fn a_secret_rotated_by_a_volume_swap_is_used_without_a_restart_or_a_401() 
         })
         .await,
     );
-    assert_eq!(post(&app, "rot", NEW, 0).await, 401, "NEW is not configured yet");
+    assert_eq!(
+        post(&app, "rot", NEW, 0).await,
+        401,
+        "NEW is not configured yet"
+    );
 
     // Act 1: the operator adds NEW as current and keeps OLD as previous, while the sender
     // still signs with OLD.
     let old_statuses = run_sender_while(&app, OLD, async {
         volume.swap(&[("current", NEW), ("previous", OLD)]);
-        app.wait_until("NEW to verify", || async { post(&app, "rot", NEW, 1).await == 202 })
-            .await;
+        app.wait_until("NEW to verify", || async {
+            post(&app, "rot", NEW, 1).await == 202
+        })
+        .await;
     })
     .await;
 
@@ -179,9 +188,18 @@ async fn a_secret_rotated_by_a_volume_swap_is_used_without_a_restart_or_a_401() 
 
     // Assert: not one request signed with a live secret was refused.
     for (what, statuses) in [("OLD", &old_statuses), ("NEW", &new_statuses)] {
-        assert!(statuses.len() >= 10, "{what}: only {} requests", statuses.len());
+        assert!(
+            statuses.len() >= 10,
+            "{what}: only {} requests",
+            statuses.len()
+        );
         let refused = statuses.iter().filter(|s| **s != 202).count();
-        assert_eq!(refused, 0, "{what}: {refused} of {} refused", statuses.len());
+        assert_eq!(
+            refused,
+            0,
+            "{what}: {refused} of {} refused",
+            statuses.len()
+        );
     }
     // OLD matched as `current` (0) before the swap and as `previous` (1) after it.
     for position in ["0", "1"] {
@@ -243,7 +261,10 @@ async fn a_reload_of_a_broken_file_changes_nothing_and_a_good_one_takes_effect()
     );
     let problem = json_body(refused).await;
     assert!(
-        problem["detail"].as_str().unwrap_or_default().contains("2 problem"),
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("2 problem"),
         "{problem}"
     );
     assert_eq!(app.post_signed("sw", &event(1)).await.status(), 202);
@@ -256,8 +277,11 @@ async fn a_reload_of_a_broken_file_changes_nothing_and_a_good_one_takes_effect()
     assert_eq!(failed, Some(1.0));
 
     // Act: a valid file that replaces the secrets.
-    std::fs::write(&path, good.replace(&sw_secrets, &format!("secrets = [\"{NEW}\"]")))
-        .expect("write");
+    std::fs::write(
+        &path,
+        good.replace(&sw_secrets, &format!("secrets = [\"{NEW}\"]")),
+    )
+    .expect("write");
     let ok = app
         .api(Method::POST, "/api/v1/admin/reload")
         .send()

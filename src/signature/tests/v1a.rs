@@ -90,12 +90,21 @@ fn v1_and_v1a_entries_mix_in_one_header_and_either_kind_of_secret_matches() {
         .clone();
     let mixed = format!("{OTHER_SIG} {v1} {SIG}");
     // The position of the secret that matched is reported, whichever kind it is.
-    let both = source(Scheme::StandardWebhooks, &[OTHER_PUBLIC, hmac_secret, PUBLIC]);
+    let both = source(
+        Scheme::StandardWebhooks,
+        &[OTHER_PUBLIC, hmac_secret, PUBLIC],
+    );
     assert_eq!(verify_matched(&both, &headers(&mixed), BODY, TS), Ok(0));
     let hmac_first = source(Scheme::StandardWebhooks, &[hmac_secret, PUBLIC]);
-    assert_eq!(verify_matched(&hmac_first, &headers(&mixed), BODY, TS), Ok(0));
+    assert_eq!(
+        verify_matched(&hmac_first, &headers(&mixed), BODY, TS),
+        Ok(0)
+    );
     let only_public = source(Scheme::StandardWebhooks, &[PUBLIC]);
-    assert_eq!(verify_matched(&only_public, &headers(&mixed), BODY, TS), Ok(0));
+    assert_eq!(
+        verify_matched(&only_public, &headers(&mixed), BODY, TS),
+        Ok(0)
+    );
     // A v1 entry never satisfies a public key, nor a v1a entry an HMAC secret.
     assert_eq!(
         verify(&only_public, &headers(&v1), BODY, TS),
@@ -131,7 +140,10 @@ fn forgeries_are_refused() {
         ("a flipped bit", format!("v1a,{}", b64(&flipped))),
         ("S + L", format!("v1a,{}", b64(&malleated))),
         ("truncated", format!("v1a,{}", b64(&raw[..63]))),
-        ("the v1a signature tagged v1", SIG.replacen("v1a,", "v1,", 1)),
+        (
+            "the v1a signature tagged v1",
+            SIG.replacen("v1a,", "v1,", 1),
+        ),
         ("all zeros", format!("v1a,{}", b64(&[0u8; 64]))),
         ("not base64", "v1a,%%%".to_owned()),
     ];
@@ -180,7 +192,11 @@ fn the_official_v1_vectors_keep_their_verdicts_beside_a_v1a_key() {
         let verdict = verify(&src, &map, body.as_bytes(), now);
         assert_eq!(verdict.is_ok(), valid, "{name}: {verdict:?}");
         if valid {
-            assert_eq!(verify_matched(&src, &map, body.as_bytes(), now), Ok(1), "{name}");
+            assert_eq!(
+                verify_matched(&src, &map, body.as_bytes(), now),
+                Ok(1),
+                "{name}"
+            );
         }
         checked += 1;
     }
@@ -189,7 +205,10 @@ fn the_official_v1_vectors_keep_their_verdicts_beside_a_v1a_key() {
 
 #[test]
 fn key_checks_say_which_key_belongs_where_without_echoing_it() {
-    assert_eq!(check_secret(Scheme::StandardWebhooks, &Secret::new(PUBLIC)), Ok(()));
+    assert_eq!(
+        check_secret(Scheme::StandardWebhooks, &Secret::new(PUBLIC)),
+        Ok(())
+    );
     let e = check_secret(Scheme::StandardWebhooks, &Secret::new(PRIVATE)).expect_err("private");
     assert!(e.contains("whpk_") && !e.contains(PRIVATE), "{e}");
     assert_eq!(
@@ -204,7 +223,10 @@ fn key_checks_say_which_key_belongs_where_without_echoing_it() {
     let weak = format!("whpk_{}", b64(&identity));
     assert!(check_secret(Scheme::StandardWebhooks, &Secret::new(weak)).is_err());
     for bad in ["whpk_", "whpk_AAAA", "whpk_!!!", "whsk_AAAA"] {
-        assert!(check_secret(Scheme::StandardWebhooks, &Secret::new(bad)).is_err(), "{bad}");
+        assert!(
+            check_secret(Scheme::StandardWebhooks, &Secret::new(bad)).is_err(),
+            "{bad}"
+        );
     }
     let mut mismatched = b64_decode(PRIVATE_PAIR.trim_start_matches("whsk_"));
     mismatched[40] ^= 1;
