@@ -32,6 +32,8 @@ enum Command {
     OktaSim(dgs_sims::okta::OktaArgs),
     /// Run a local simulator of Microsoft Entra ID (Graph delta queries, client credentials).
     EntraSim(dgs_sims::entra::EntraArgs),
+    /// Run a local simulator of the WorkOS Events API and Directory Sync listings.
+    WorkosSim(dgs_sims::workos::WorkosArgs),
     /// Print the headers a sender would send for a body, to test a source with curl.
     Sign(cli::SignArgs),
     /// Print the OpenAPI document.
@@ -74,6 +76,7 @@ fn main() -> ExitCode {
             Command::DomoSim(args) => dgs_sims::domo::run(args).await,
             Command::OktaSim(args) => dgs_sims::okta::run(args).await,
             Command::EntraSim(args) => dgs_sims::entra::run(args).await,
+            Command::WorkosSim(args) => dgs_sims::workos::run(args).await,
             Command::Sign(args) => cli::sign(&args),
             Command::Openapi => {
                 let doc = domo_group_sync::api::openapi()

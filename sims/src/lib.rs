@@ -9,9 +9,11 @@
 //! - [`domo`]: the Domo Platform API (OAuth token, groups, group members, users).
 //! - [`entra`]: Microsoft Graph delta queries for users and groups, client-credentials tokens.
 //! - [`okta`]: Okta's System Log, users and groups, SSWS and OAuth service-app auth.
+//! - [`workos`]: the WorkOS Events API and Directory Sync listings.
 //! - [`shared`]: what every simulator shares (faults, killable connections, request log).
 
 pub mod domo;
 pub mod entra;
 pub mod okta;
 pub mod shared;
+pub mod workos;
