@@ -34,6 +34,8 @@ enum Command {
     EntraSim(dgs_sims::entra::EntraArgs),
     /// Run a local simulator of the WorkOS Events API and Directory Sync listings.
     WorkosSim(dgs_sims::workos::WorkosArgs),
+    /// Run a local simulator of BambooHR's changed-employees, directory and employee APIs.
+    BamboohrSim(dgs_sims::bamboohr::BambooArgs),
     /// Print the headers a sender would send for a body, to test a source with curl.
     Sign(cli::SignArgs),
     /// Print the OpenAPI document.
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
             Command::OktaSim(args) => dgs_sims::okta::run(args).await,
             Command::EntraSim(args) => dgs_sims::entra::run(args).await,
             Command::WorkosSim(args) => dgs_sims::workos::run(args).await,
+            Command::BamboohrSim(args) => dgs_sims::bamboohr::run(args).await,
             Command::Sign(args) => cli::sign(&args),
             Command::Openapi => {
                 let doc = domo_group_sync::api::openapi()
