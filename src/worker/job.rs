@@ -11,9 +11,9 @@ use crate::domo::DomoError;
 use crate::event::CanonicalEvent;
 use crate::store::{Claimed, JobOutcome, JobResult, RECONCILE_SOURCE, StoreError};
 
+use super::Worker;
 use super::directory::DirectoryError;
 use super::recorder::Recorder;
-use super::Worker;
 
 /// A claimed event with its parsed payload.
 pub(super) struct Loaded {
@@ -160,8 +160,9 @@ impl Worker {
 
     /// Retry later while the wait for a user lasts, then dead-letter with the reason.
     pub(super) fn wait_or_give_up(&self, c: &Claimed, reason: &str) -> JobOutcome {
-        let waited =
-            Duration::from_millis(u64::try_from(self.now_ms() - c.first_received_ms()).unwrap_or(0));
+        let waited = Duration::from_millis(
+            u64::try_from(self.now_ms() - c.first_received_ms()).unwrap_or(0),
+        );
         if waited >= self.settings.user_wait {
             JobOutcome::Dead {
                 reason: reason.to_owned(),

@@ -171,7 +171,9 @@ impl Worker {
                         .await
                     {
                         Ok(0) => {
-                            tracing::warn!("the job's lease was lost; stopping it (another worker may run it)");
+                            tracing::warn!(
+                                "the job's lease was lost; stopping it (another worker may run it)"
+                            );
                             lost.cancel();
                             return;
                         }

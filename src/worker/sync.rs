@@ -14,10 +14,10 @@ use crate::rules::name_key;
 use crate::state::{Applied, UserState};
 use crate::store::{Claimed, JobOutcome, JobResult, StoreError, UserRow};
 
+use super::Worker;
 use super::directory::{DirectoryError, Ensured};
 use super::job::Loaded;
 use super::recorder::{CallInfo, Recorder};
-use super::Worker;
 
 /// The user's Domo groups as far as the service knows: lower-cased name → (id, name).
 type Current = BTreeMap<String, (i64, String)>;

@@ -41,7 +41,10 @@ async fn ingest(store: &Store, id: &str, user: &str) {
         replay_of: None,
         request_id: None,
     }];
-    store.ingest(&[("src", &items)], now()).await.expect("ingest");
+    store
+        .ingest(&[("src", &items)], now())
+        .await
+        .expect("ingest");
 }
 
 #[tokio::test]
@@ -56,11 +59,18 @@ async fn a_replica_whose_clock_is_minutes_off_neither_steals_a_live_lease_nor_le
     // neither does its reaper.
     ingest(&a, "e1", "ada").await;
     let t = now();
-    let held = a.claim("A", t, t + 10_000).await.expect("claim").expect("due");
+    let held = a
+        .claim("A", t, t + 10_000)
+        .await
+        .expect("claim")
+        .expect("due");
     assert_eq!(held.events.len(), 1);
     let ahead = now() + FIVE_MIN;
     assert!(
-        b.claim("B", ahead, ahead + 10_000).await.expect("claim").is_none(),
+        b.claim("B", ahead, ahead + 10_000)
+            .await
+            .expect("claim")
+            .is_none(),
         "a replica five minutes ahead took a live lease"
     );
     assert_eq!(b.reap_expired(ahead).await.expect("reap"), 0);
@@ -68,12 +78,17 @@ async fn a_replica_whose_clock_is_minutes_off_neither_steals_a_live_lease_nor_le
     // own (which would have ended the lease minutes ago).
     let behind = now() - FIVE_MIN;
     assert_eq!(
-        a.renew_lease("A", behind + 10_000, behind).await.expect("renew"),
+        a.renew_lease("A", behind + 10_000, behind)
+            .await
+            .expect("renew"),
         1
     );
     let ahead = now() + FIVE_MIN;
     assert!(
-        b.claim("B", ahead, ahead + 10_000).await.expect("claim").is_none(),
+        b.claim("B", ahead, ahead + 10_000)
+            .await
+            .expect("claim")
+            .is_none(),
         "the renewed lease was taken"
     );
     assert_eq!(a.finish_claim("A", now()).await.expect("finish"), 1);
@@ -83,10 +98,19 @@ async fn a_replica_whose_clock_is_minutes_off_neither_steals_a_live_lease_nor_le
     // takes the job over then.
     ingest(&a, "e2", "grace").await;
     let ahead = now() + FIVE_MIN;
-    let dying = b.claim("C", ahead, ahead + 1_000).await.expect("claim").expect("due");
+    let dying = b
+        .claim("C", ahead, ahead + 1_000)
+        .await
+        .expect("claim")
+        .expect("due");
     assert_eq!(dying.events[0].event_id, "e2");
     let behind = now() - FIVE_MIN;
-    assert!(b.claim("B", behind, behind + 10_000).await.expect("claim").is_none());
+    assert!(
+        b.claim("B", behind, behind + 10_000)
+            .await
+            .expect("claim")
+            .is_none()
+    );
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let behind = now() - FIVE_MIN;
     let taken = b
@@ -96,7 +120,12 @@ async fn a_replica_whose_clock_is_minutes_off_neither_steals_a_live_lease_nor_le
         .expect("a dead lease is taken over by a replica whose clock is behind");
     assert_eq!(taken.events[0].event_id, "e2");
     assert_eq!(taken.attempts(), 2);
-    assert_eq!(b.renew_lease("C", ahead + 9_000, ahead).await.expect("renew"), 0);
+    assert_eq!(
+        b.renew_lease("C", ahead + 9_000, ahead)
+            .await
+            .expect("renew"),
+        0
+    );
 }
 
 #[tokio::test]
@@ -104,7 +133,11 @@ async fn a_lease_too_long_for_the_clock_is_capped_not_an_error() {
     // Tools and tests claim "forever" (`i64::MAX`): on PostgreSQL that must not overflow.
     let (_dir, _db, a, _b) = two_stores().await;
     ingest(&a, "e1", "ada").await;
-    let c = a.claim("A", now(), i64::MAX).await.expect("claim").expect("due");
+    let c = a
+        .claim("A", now(), i64::MAX)
+        .await
+        .expect("claim")
+        .expect("due");
     assert_eq!(c.events.len(), 1);
     assert_eq!(a.renew_lease("A", i64::MAX, now()).await.expect("renew"), 1);
 }

@@ -79,6 +79,9 @@ async fn a_reconcile_repair_without_the_users_groups_reaches_the_desired_state()
         .collect();
     assert_eq!(have, vec!["Marketing".to_owned()], "Ada's managed groups");
     for other in [ALAN, GRACE] {
-        assert!(app.groups_of(other).contains(&"Finance".to_owned()), "{other}");
+        assert!(
+            app.groups_of(other).contains(&"Finance".to_owned()),
+            "{other}"
+        );
     }
 }

@@ -251,7 +251,11 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
         .iter()
         .filter(|g| managed.contains(&g.name.as_str()))
         .count() as u64;
-    assert_eq!(state.calls_to("POST /v1/groups").ok, made, "creations applied");
+    assert_eq!(
+        state.calls_to("POST /v1/groups").ok,
+        made,
+        "creations applied"
+    );
     let log = app.sim.requests();
     let again = log
         .iter()

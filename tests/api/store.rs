@@ -159,12 +159,22 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish() {
     assert_eq!(first.events.len(), 2);
     // While the lease runs, the key is held even when a new event of it is due.
     ingest_one(b, "e3", "ada", now()).await;
-    assert!(b.claim("B", now(), now() + 9_000).await.expect("claim").is_none());
+    assert!(
+        b.claim("B", now(), now() + 9_000)
+            .await
+            .expect("claim")
+            .is_none()
+    );
     let t = now();
     assert_eq!(a.renew_lease("A", t + 1_500, t).await.expect("renew"), 2);
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(b.reap_expired(now()).await.expect("reap"), 0, "renewed");
-    assert!(b.claim("B", now(), now() + 9_000).await.expect("claim").is_none());
+    assert!(
+        b.claim("B", now(), now() + 9_000)
+            .await
+            .expect("claim")
+            .is_none()
+    );
     // The worker dies: once its lease expires, B's next claim takes the job over whole,
     // without waiting for a reaper.
     tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
@@ -179,7 +189,12 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish() {
     assert_eq!(ids, ["e1", "e2", "e3"]);
     assert_eq!(taken.attempts(), 2, "the lost attempt counts");
     // An expired lease never comes back: the old owner cannot renew it.
-    assert_eq!(a.renew_lease("A", now() + 9_000, now()).await.expect("renew"), 0);
+    assert_eq!(
+        a.renew_lease("A", now() + 9_000, now())
+            .await
+            .expect("renew"),
+        0
+    );
     // The old owner's results do not overwrite what the new owner will write.
     let stale = JobResult {
         owner: "A".to_owned(),

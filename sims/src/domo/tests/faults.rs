@@ -232,7 +232,10 @@ async fn a_write_dropped_after_it_is_applied_takes_effect_without_an_answer() {
     for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
         let add = sim
             .http
-            .request(method.clone(), sim.url(&format!("/v1/groups/{group}/users/{user}")))
+            .request(
+                method.clone(),
+                sim.url(&format!("/v1/groups/{group}/users/{user}")),
+            )
             .header("Authorization", format!("bearer {token}"))
             .send()
             .await;
@@ -249,7 +252,11 @@ async fn a_write_dropped_after_it_is_applied_takes_effect_without_an_answer() {
     let list = sim.call(&token, Method::GET, "/v1/groups", None).await;
     assert_eq!(list.status(), StatusCode::OK);
     let state = sim.sim.snapshot();
-    assert_eq!(state.calls_to("POST /v1/groups").ok, 1, "counted as applied");
+    assert_eq!(
+        state.calls_to("POST /v1/groups").ok,
+        1,
+        "counted as applied"
+    );
     let log = sim.sim.requests();
     let lost: Vec<_> = log.iter().filter(|r| r.status == 0).collect();
     assert_eq!(lost.len(), 3);
