@@ -4,6 +4,7 @@
 //! instead of answering), and finally record the outcome. Control endpoints (`/_sim/*`) never
 //! pass through it.
 
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -13,6 +14,7 @@ use super::Simulator;
 use super::error::SimError;
 use super::faults::{self, FaultAction};
 use super::state::RequestRecord;
+use crate::shared::net::ConnKill;
 use crate::shared::pipeline::{drop_connection, normalize_template, route_key};
 
 /// Route name used for requests that match no route.
