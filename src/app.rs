@@ -326,6 +326,7 @@ pub async fn build_worker(
                 max: Duration::from_secs(w.backoff_max_secs),
             },
             lease: Duration::from_secs(w.lease_secs),
+            clock_offset_ms: w.test_clock_offset_ms,
             poll_interval: Duration::from_millis(w.poll_interval_ms),
             dry_run: config.domo.dry_run,
             create_missing_users: config.domo.create_missing_users,

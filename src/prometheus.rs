@@ -46,6 +46,8 @@ pub const EVENTS: &str = "dgs_events_total";
 pub const DEAD_LETTERS: &str = "dgs_dead_letters_total";
 /// Jobs claimed by a worker (each claim is an attempt).
 pub const JOB_ATTEMPTS: &str = "dgs_job_attempts_total";
+/// Jobs stopped because their lease was lost (expired while they ran).
+pub const JOB_LEASES_LOST: &str = "dgs_job_leases_lost_total";
 /// Stored events by `state` (queued, running, done, dead, ignored), read on scrape.
 pub const JOBS: &str = "dgs_jobs";
 /// Age of the oldest queued event in seconds (0 when none), read on scrape.
@@ -144,6 +146,10 @@ fn describe() {
     describe_counter!(EVENTS, "Events by source, type and outcome");
     describe_counter!(DEAD_LETTERS, "Events dead-lettered");
     describe_counter!(JOB_ATTEMPTS, "Jobs claimed by a worker (attempts)");
+    describe_counter!(
+        JOB_LEASES_LOST,
+        "Jobs stopped because their lease expired while they ran"
+    );
     describe_gauge!(JOBS, "Stored events by state");
     describe_gauge!(
         OLDEST_QUEUED,

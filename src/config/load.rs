@@ -235,6 +235,21 @@ impl Cx<'_> {
         }
     }
 
+    /// `worker.test_clock_offset_ms`: at most a day either way.
+    fn clock_offset(&mut self, v: Option<i64>) -> i64 {
+        const DAY_MS: i64 = 86_400_000;
+        match v {
+            Some(n) if !(-DAY_MS..=DAY_MS).contains(&n) => {
+                self.err(format!(
+                    "worker.test_clock_offset_ms: must be within a day ({DAY_MS} ms) either way, got {n}"
+                ));
+                0
+            }
+            Some(n) => n,
+            None => 0,
+        }
+    }
+
     fn build(&mut self, t: &toml::Table) -> Config {
         let server: RawServer = self.section(t.get("server"), "server");
         let store: RawStore = self.section(t.get("store"), "store");
@@ -297,7 +312,8 @@ impl Cx<'_> {
                 600,
                 "worker.backoff_max_secs",
             ),
-            lease_secs: self.positive(worker.lease_secs, 60, "worker.lease_secs"),
+            lease_secs: self.positive(worker.lease_secs, 10, "worker.lease_secs"),
+            test_clock_offset_ms: self.clock_offset(worker.test_clock_offset_ms),
             poll_interval_ms: self.positive(
                 worker.poll_interval_ms,
                 500,

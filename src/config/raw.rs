@@ -115,6 +115,7 @@ pub struct RawWorker {
     pub backoff_max_secs: Option<u64>,
     pub lease_secs: Option<u64>,
     pub poll_interval_ms: Option<u64>,
+    pub test_clock_offset_ms: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

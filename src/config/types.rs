@@ -236,9 +236,12 @@ pub struct WorkerConfig {
     pub backoff_base_ms: u64,
     /// `worker.backoff_max_secs`: cap on one retry delay; default 600.
     pub backoff_max_secs: u64,
-    /// `worker.lease_secs`: how long a claimed job is held before another worker may take it;
-    /// default 60.
+    /// `worker.lease_secs`: how long a claimed job is held without renewal before another
+    /// worker may take it over; renewed every third of it while the job runs; default 10.
     pub lease_secs: u64,
+    /// `worker.test_clock_offset_ms`: TESTS ONLY. Shifts this replica's clock (as the worker
+    /// reads it) by this many milliseconds, to prove that leases do not rest on it; default 0.
+    pub test_clock_offset_ms: i64,
     /// `worker.poll_interval_ms`: how often an idle worker looks for due jobs; default 500.
     pub poll_interval_ms: u64,
 }

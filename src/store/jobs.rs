@@ -44,44 +44,71 @@ impl Claimed {
     }
 }
 
+/// Events a claim may take: queued and due, or running under a lease that expired (its worker
+/// died or lost touch): a claim takes such a job over at once instead of waiting for the
+/// reaper. `$3` is the claimer's clock (SQLite: one process, one clock).
 const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', lease_until = $1, \
      lease_owner = $2, attempts = attempts + 1, updated_ms = $3 \
-     WHERE status = 'queued' AND run_at_ms <= $3 AND job_key = ( \
-       SELECT e.job_key FROM events e WHERE e.status = 'queued' AND e.run_at_ms <= $3 \
-       AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key AND r.status = 'running') \
+     WHERE ((status = 'queued' AND run_at_ms <= $3) OR (status = 'running' AND lease_until <= $3)) \
+     AND job_key = ( \
+       SELECT e.job_key FROM events e \
+       WHERE ((e.status = 'queued' AND e.run_at_ms <= $3) \
+         OR (e.status = 'running' AND e.lease_until <= $3)) \
+       AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key \
+         AND r.status = 'running' AND r.lease_until > $3) \
        ORDER BY e.run_at_ms, e.id LIMIT 1) \
      RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
      request_id";
 
+// Leases on PostgreSQL are written and compared on the database's clock only, never a
+// replica's, as `(EXTRACT(EPOCH FROM now()) * 1000)::bigint` (unix milliseconds at the start
+// of the statement's transaction): a replica whose clock is off by minutes neither takes a
+// live lease (its "now" past the lease's end) nor leaves a dead one (its "now" before it).
+
 // PostgreSQL, several replicas. A claim is one READ COMMITTED transaction of short statements:
 //
-// 1. `PG_CANDIDATES` reads the oldest due events whose key shows no running event, and keeps
-//    their distinct keys in order. This read is only a hint: it may be stale by the time it
-//    is used.
+// 1. `PG_CANDIDATES` reads the oldest due events (queued and due, or running under an expired
+//    lease) whose key shows no live lease, and keeps their distinct keys in order. This read
+//    is only a hint: it may be stale by the time it is used.
 // 2. For each candidate key, `PG_TRY_KEY` takes a transaction-scoped advisory lock on the key
 //    (class `LOCK_CLASS_JOB`). It never waits: a key another claimer holds is skipped.
-// 3. `PG_CLAIM_KEY` then marks the key's due events running, unless one is running already.
-//    Being a NEW statement, it reads a snapshot taken AFTER the lock was granted, and
+// 3. `PG_CLAIM_KEY` then marks the key's due events running, unless one is held under a live
+//    lease. Being a NEW statement, it reads a snapshot taken AFTER the lock was granted, and
 //    PostgreSQL releases a transaction's locks only after its commit is visible: so it sees
 //    every claim of this key ever committed (all were made under the same lock) and the
 //    `NOT EXISTS` check is exact. (A single statement that took the lock in its WHERE would
 //    check with a snapshot older than the lock and could start a second job of a user whose
-//    first claim committed meanwhile.) `FOR UPDATE SKIP LOCKED` skips rows another statement
-//    is changing (the reaper, a replay); they wait for the next claim of the key.
+//    first claim committed meanwhile.) A lease is renewed only while it is live
+//    (`renew_lease`), so an expired lease seen here cannot come back to life. `FOR UPDATE
+//    SKIP LOCKED` skips rows another statement is changing (the reaper, a replay, the old
+//    owner finishing); they wait for the next claim of the key.
+// 4. `PG_OTHERS_RUNNING` checks that no event of the key is left running under another
+//    owner (a row skipped in 3 because its expired owner was finishing it): a job is taken
+//    over whole or not at all, else two workers would hold one user.
 // The first key that yields rows is committed, which releases the locks. No statement waits
 // for a lock, so claims cannot deadlock. Two keys whose hashes collide only skip each other.
+// `$1`/`$3` of the claim are the claimer's clock for `run_at_ms` (written by replicas);
+// leases use the database's clock, and the lease length is bound as a duration.
 const PG_CANDIDATES: &str = "SELECT e.job_key FROM events e \
-     WHERE e.status = 'queued' AND e.run_at_ms <= $1 \
-     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key AND r.status = 'running') \
+     WHERE ((e.status = 'queued' AND e.run_at_ms <= $1) \
+       OR (e.status = 'running' AND e.lease_until <= (EXTRACT(EPOCH FROM now()) * 1000)::bigint)) \
+     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key AND r.status = 'running' \
+       AND r.lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint) \
      ORDER BY e.run_at_ms, e.id LIMIT $2";
 const PG_TRY_KEY: &str = "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
-const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', lease_until = $1, \
+const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', \
+     lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $1, \
      lease_owner = $2, attempts = attempts + 1, updated_ms = $3 \
-     WHERE id IN (SELECT id FROM events WHERE job_key = $4 AND status = 'queued' \
-       AND run_at_ms <= $3 FOR UPDATE SKIP LOCKED) \
-     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = $4 AND r.status = 'running') \
+     WHERE id IN (SELECT id FROM events WHERE job_key = $4 \
+       AND ((status = 'queued' AND run_at_ms <= $3) \
+         OR (status = 'running' AND lease_until <= (EXTRACT(EPOCH FROM now()) * 1000)::bigint)) \
+       FOR UPDATE SKIP LOCKED) \
+     AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = $4 AND r.status = 'running' \
+       AND r.lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint) \
      RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
      request_id";
+const PG_OTHERS_RUNNING: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE job_key = $1 \
+     AND status = 'running' AND lease_owner <> $2)";
 /// Candidate events read per claim, and distinct keys tried at most.
 const PG_CANDIDATE_ROWS: i64 = 256;
 const PG_MAX_KEYS_TRIED: usize = 16;
@@ -95,7 +122,7 @@ async fn claim_pg(
     pool: &sqlx::PgPool,
     owner: &str,
     now_ms: i64,
-    lease_until_ms: i64,
+    lease_ms: i64,
 ) -> Result<Vec<(String, ClaimedEvent)>, StoreError> {
     let mut tx = pool.begin().await?;
     // The argument above needs a fresh snapshot per statement, whatever the server's default.
@@ -126,7 +153,7 @@ async fn claim_pg(
             continue;
         }
         let claimed = sqlx::query(PG_CLAIM_KEY)
-            .bind(lease_until_ms)
+            .bind(lease_ms)
             .bind(owner)
             .bind(now_ms)
             .bind(&key)
@@ -135,18 +162,31 @@ async fn claim_pg(
             .into_iter()
             .map(|r| row_to_claimed(&r))
             .collect::<Result<Vec<_>, _>>()?;
-        if !claimed.is_empty() {
-            tx.commit().await?;
-            return Ok(claimed);
+        if claimed.is_empty() {
+            continue;
         }
+        let others: bool = sqlx::query_scalar(PG_OTHERS_RUNNING)
+            .bind(&key)
+            .bind(owner)
+            .fetch_one(&mut *tx)
+            .await?;
+        if others {
+            // Part of an expired job is being finished by its old owner: leave the key to
+            // the next claim, which sees that commit.
+            break;
+        }
+        tx.commit().await?;
+        return Ok(claimed);
     }
     tx.rollback().await?;
     Ok(Vec::new())
 }
 
 impl Store {
-    /// Claims the due events of one job key not held by anyone, under a lease until
-    /// `lease_until_ms`. `None` when nothing is due.
+    /// Claims the due events of one job key not held by anyone (or held under an expired
+    /// lease), under a lease until `lease_until_ms`. `None` when nothing is due. On
+    /// PostgreSQL only the lease's length (`lease_until_ms - now_ms`) is taken from the
+    /// caller; its end is set on the database's clock.
     pub async fn claim(
         &self,
         owner: &str,
@@ -163,7 +203,9 @@ impl Store {
                 .into_iter()
                 .map(|r| row_to_claimed(&r))
                 .collect::<Result<Vec<_>, _>>()?,
-            Store::Postgres(p) => claim_pg(&p.pool, owner, now_ms, lease_until_ms).await?,
+            Store::Postgres(p) => {
+                claim_pg(&p.pool, owner, now_ms, pg_lease_ms(now_ms, lease_until_ms)).await?
+            }
         };
         let Some(job_key) = rows.first().map(|(k, _)| k.clone()) else {
             return Ok(None);
@@ -177,19 +219,40 @@ impl Store {
         }))
     }
 
-    /// Extends the lease of a claim still held by `owner`; 0 when the lease was lost (it
-    /// expired and the reaper took the events back).
+    /// Extends the lease of a claim still held by `owner` under a live lease; 0 when the
+    /// lease was lost (it expired: another worker may have taken the job over). An expired
+    /// lease is never brought back, so a claim that saw it expired is never contradicted.
+    /// On PostgreSQL the new end is the database's clock plus `lease_until_ms - now_ms`.
     pub async fn renew_lease(
         &self,
         owner: &str,
         lease_until_ms: i64,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        on_pool!(self, pool, sql = "UPDATE events SET lease_until = $2, updated_ms = $3 \
-            WHERE lease_owner = $1 AND status = 'running'" => {
-            Ok(sqlx::query(sql).bind(owner).bind(lease_until_ms).bind(now_ms)
-                .execute(pool).await?.rows_affected())
-        })
+        let done = match self {
+            Store::Sqlite(s) => sqlx::query(super::sqlite_sql(
+                "UPDATE events SET lease_until = $2, updated_ms = $3 \
+                 WHERE lease_owner = $1 AND status = 'running' AND lease_until > $3",
+            ))
+            .bind(owner)
+            .bind(lease_until_ms)
+            .bind(now_ms)
+            .execute(&s.write)
+            .await?
+            .rows_affected(),
+            Store::Postgres(p) => sqlx::query(
+                "UPDATE events SET lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $2, \
+                 updated_ms = $3 WHERE lease_owner = $1 AND status = 'running' \
+                 AND lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint",
+            )
+            .bind(owner)
+            .bind(pg_lease_ms(now_ms, lease_until_ms))
+            .bind(now_ms)
+            .execute(&p.pool)
+            .await?
+            .rows_affected(),
+        };
+        Ok(done)
     }
 
     /// Marks every event of the claim done.
@@ -265,10 +328,11 @@ impl Store {
         })
     }
 
-    /// Returns to the queue every event whose lease expired (its worker died), so another
-    /// worker picks it up.
-    /// On PostgreSQL rows locked by a transaction in progress (a job finishing) are skipped,
-    /// so a reaper never waits on one.
+    /// Returns to the queue every event whose lease expired (its worker died). Claims take
+    /// such events over by themselves; this keeps the queue's counts honest when no claim
+    /// comes. On PostgreSQL the lease is compared with the database's clock (`now_ms` is
+    /// only the row's `updated_ms`), and rows locked by a transaction in progress (a job
+    /// finishing) are skipped, so a reaper never waits on one.
     pub async fn reap_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
         let sql = match self {
             Store::Sqlite(_) => {
@@ -277,8 +341,10 @@ impl Store {
             }
             Store::Postgres(_) => {
                 "UPDATE events SET status = 'queued', lease_owner = NULL, \
-                lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1 \
-                AND id IN (SELECT id FROM events WHERE status = 'running' AND lease_until <= $1 \
+                lease_until = NULL, updated_ms = $1 WHERE status = 'running' \
+                AND lease_until <= (EXTRACT(EPOCH FROM now()) * 1000)::bigint \
+                AND id IN (SELECT id FROM events WHERE status = 'running' \
+                AND lease_until <= (EXTRACT(EPOCH FROM now()) * 1000)::bigint \
                 FOR UPDATE SKIP LOCKED)"
             }
         };
@@ -302,6 +368,13 @@ impl Store {
             Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
         })
     }
+}
+
+/// A lease's length for PostgreSQL, whose end is the database's clock plus it: at least 0 and
+/// at most a year (an "endless" lease from a caller must not overflow `bigint`).
+fn pg_lease_ms(now_ms: i64, lease_until_ms: i64) -> i64 {
+    const YEAR_MS: i64 = 366 * 86_400_000;
+    lease_until_ms.saturating_sub(now_ms).clamp(0, YEAR_MS)
 }
 
 fn row_to_claimed<R>(r: &R) -> Result<(String, ClaimedEvent), StoreError>

@@ -119,6 +119,11 @@ impl Directory {
         if !names.any(|n| !self.is_managed(n) && !self.is_protected(n)) {
             return Ok(());
         }
+        self.reload_marks().await
+    }
+
+    /// Takes up the managed marks that other replicas stored.
+    pub async fn reload_marks(&self) -> Result<(), StoreError> {
         let rows = self.store.domo_groups().await?;
         let mut groups = lock(&self.groups);
         for g in rows.into_iter().filter(|g| g.managed) {

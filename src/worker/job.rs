@@ -11,9 +11,9 @@ use crate::domo::DomoError;
 use crate::event::CanonicalEvent;
 use crate::store::{Claimed, JobOutcome, JobResult, RECONCILE_SOURCE, StoreError};
 
+use super::Worker;
 use super::directory::DirectoryError;
 use super::recorder::Recorder;
-use super::{Worker, now_ms};
 
 /// A claimed event with its parsed payload.
 pub(super) struct Loaded {
@@ -69,7 +69,7 @@ impl Worker {
                     let reason = "the stored payload is not a canonical event";
                     tracing::error!(event.pk = e.pk, reason, "dead-lettering an event");
                     self.store
-                        .dead_event(&c.owner, e.pk, reason, now_ms())
+                        .dead_event(&c.owner, e.pk, reason, self.now_ms())
                         .await?;
                     crate::prometheus::record_job(
                         [(e.source.as_str(), "other")],
@@ -143,7 +143,7 @@ impl Worker {
             .unwrap_or_default();
         if let Some(email) = self.store.find_identity(&l.source, &idp_id).await? {
             self.store
-                .rekey_claim(&c.owner, &format!("user:{email}"), &email, now_ms())
+                .rekey_claim(&c.owner, &format!("user:{email}"), &email, self.now_ms())
                 .await?;
             self.notify.notify_waiters();
             return Ok(());
@@ -160,8 +160,9 @@ impl Worker {
 
     /// Retry later while the wait for a user lasts, then dead-letter with the reason.
     pub(super) fn wait_or_give_up(&self, c: &Claimed, reason: &str) -> JobOutcome {
-        let waited =
-            Duration::from_millis(u64::try_from(now_ms() - c.first_received_ms()).unwrap_or(0));
+        let waited = Duration::from_millis(
+            u64::try_from(self.now_ms() - c.first_received_ms()).unwrap_or(0),
+        );
         if waited >= self.settings.user_wait {
             JobOutcome::Dead {
                 reason: reason.to_owned(),
@@ -175,7 +176,7 @@ impl Worker {
                 .delay(attempts, None, fastrand::f64())
                 .min(Duration::from_secs(60));
             JobOutcome::Retry {
-                run_at_ms: now_ms() + millis(delay),
+                run_at_ms: self.now_ms() + millis(delay),
                 error: reason.to_owned(),
             }
         }
@@ -207,7 +208,7 @@ impl Worker {
                 .delay(attempts, e.retry_after(), fastrand::f64());
             tracing::info!(error = %e, retry_in_ms = millis(delay), "Domo call failed; will retry");
             JobOutcome::Retry {
-                run_at_ms: now_ms() + millis(delay),
+                run_at_ms: self.now_ms() + millis(delay),
                 error: e.to_string(),
             }
         } else if transient {
@@ -255,7 +256,7 @@ impl Worker {
                 tracing::warn!(job.key = %c.job_key, reason, "job dead-lettered")
             }
         }
-        let touched = self.store.finish_job(&result, now_ms()).await?;
+        let touched = self.store.finish_job(&result, self.now_ms()).await?;
         if touched == 0 {
             tracing::warn!(job.key = %c.job_key, "lease was lost before the job finished; another worker has it");
         } else {

@@ -7,6 +7,7 @@
 
 mod directory;
 mod job;
+mod live;
 pub mod recorder;
 pub mod retry;
 mod sync;
@@ -39,6 +40,8 @@ pub struct WorkerSettings {
     pub new_user_role: String,
     /// How long an unknown email (or sender id) is waited for before dead-lettering.
     pub user_wait: Duration,
+    /// Added to the clock as this worker reads it (`worker.test_clock_offset_ms`, tests only).
+    pub clock_offset_ms: i64,
 }
 
 /// What every worker task shares.
@@ -109,7 +112,7 @@ impl Worker {
                 () = token.cancelled() => return,
                 () = tokio::time::sleep(every) => {}
             }
-            match self.store.reap_expired(now_ms()).await {
+            match self.store.reap_expired(self.now_ms()).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::warn!(jobs = n, "took back jobs whose lease expired");
@@ -132,7 +135,7 @@ impl Worker {
         abort: &CancellationToken,
     ) -> Result<Outcome, crate::store::StoreError> {
         let owner = format!("{}:{}", owner_prefix(), uuid::Uuid::new_v4().simple());
-        let now = now_ms();
+        let now = self.now_ms();
         let lease_ms = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
         let Some(claimed) = self
             .store
@@ -147,9 +150,14 @@ impl Worker {
         // The renewal runs in its own task: awaiting it in between polls of the job could
         // pause the job inside its finishing transaction, whose row locks the renewal then
         // waits for (a deadlock PostgreSQL cannot see, which also stalls every reaper).
+        // When the lease is lost (it expired: the store was out of reach, or this process
+        // stalled), `lost` fires and the job stops at once: another worker may hold the user
+        // now, and this one must make no more Domo calls nor write its result.
+        let lost = CancellationToken::new();
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let renewer = {
-            let (store, owner) = (self.store.clone(), claimed.owner.clone());
+            let (store, owner, lost) = (self.store.clone(), claimed.owner.clone(), lost.clone());
+            let offset = self.settings.clock_offset_ms;
             let every = (self.settings.lease / 3).max(Duration::from_millis(100));
             tokio::spawn(async move {
                 loop {
@@ -157,13 +165,17 @@ impl Worker {
                         _ = &mut stopped => return,
                         () = tokio::time::sleep(every) => {}
                     }
-                    let now = now_ms();
+                    let now = now_ms().saturating_add(offset);
                     match store
                         .renew_lease(&owner, now.saturating_add(lease_ms), now)
                         .await
                     {
                         Ok(0) => {
-                            tracing::warn!("the job's lease was lost; another worker may run it")
+                            tracing::warn!(
+                                "the job's lease was lost; stopping it (another worker may run it)"
+                            );
+                            lost.cancel();
+                            return;
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "could not renew the job's lease"),
@@ -173,8 +185,13 @@ impl Worker {
         };
         let result = tokio::select! {
             r = self.work(claimed) => r,
+            () = lost.cancelled() => {
+                metrics::counter!(crate::prometheus::JOB_LEASES_LOST).increment(1);
+                tracing::warn!(job.key = %key, "lease lost: the job was stopped");
+                Ok(())
+            }
             () = abort.cancelled() => {
-                self.store.release_claim(&owner, now_ms()).await.map(|n| {
+                self.store.release_claim(&owner, self.now_ms()).await.map(|n| {
                     tracing::warn!(job.key = %key, events = n, "shutdown deadline: released the job in hand");
                 })
             }
@@ -210,7 +227,15 @@ fn owner_prefix() -> &'static str {
     &PREFIX
 }
 
-/// The clock, in unix milliseconds: the one place the worker reads it.
-pub(crate) fn now_ms() -> i64 {
+impl Worker {
+    /// The clock as this worker reads it, in unix milliseconds (shifted by the test-only
+    /// `worker.test_clock_offset_ms`).
+    pub(crate) fn now_ms(&self) -> i64 {
+        now_ms().saturating_add(self.settings.clock_offset_ms)
+    }
+}
+
+/// The machine's clock, in unix milliseconds: the one place the worker reads it.
+fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -14,10 +14,10 @@ use crate::rules::name_key;
 use crate::state::{Applied, UserState};
 use crate::store::{Claimed, JobOutcome, JobResult, StoreError, UserRow};
 
+use super::Worker;
 use super::directory::{DirectoryError, Ensured};
 use super::job::Loaded;
 use super::recorder::{CallInfo, Recorder};
-use super::{Worker, now_ms};
 
 /// The user's Domo groups as far as the service knows: lower-cased name → (id, name).
 type Current = BTreeMap<String, (i64, String)>;
@@ -53,7 +53,7 @@ impl Worker {
             domo_user_id: row.as_ref().and_then(|r| r.domo_user_id),
             synced: row.as_ref().is_some_and(|r| r.synced),
             last_event: last_event.or(row.as_ref().and_then(|r| r.last_event)),
-            updated_ms: now_ms(),
+            updated_ms: self.now_ms(),
         };
         let desired = state.desired_domo_groups(&self.rules);
         let offboarded = state.is_offboarded();
@@ -110,24 +110,32 @@ impl Worker {
                     };
                     return self.finish(c, Some(user), rec, outcome).await;
                 }
-                Ok(u) => match u.groups {
-                    Some(groups) => {
-                        let live: Vec<(i64, String)> = groups
+                Ok(u) => {
+                    let live: Vec<(i64, String)> = match u.groups {
+                        Some(groups) => groups
                             .into_iter()
                             .filter_map(|g| {
                                 let name = g.name.or_else(|| self.directory.group_name(g.id))?;
                                 Some((g.id, name))
                             })
-                            .collect();
-                        user.synced = true;
-                        replace = Some(live.clone());
-                        live.into_iter()
-                            .map(|(id, n)| (name_key(&n), (id, n)))
-                            .collect()
-                    }
-                    // Domo did not list the groups: fall back to what the service recorded.
-                    None => self.recorded(email).await?,
-                },
+                            .collect(),
+                        // Domo left the field out: never fall back to the record (a live read
+                        // was asked for because it may be stale); read the members of every
+                        // group the plan may touch instead.
+                        None => match self.groups_by_members(domo_id, &desired, &mut rec).await {
+                            Ok(live) => live,
+                            Err(e) => {
+                                let outcome = self.failure_outcome(c, &e)?;
+                                return self.finish(c, Some(user), rec, outcome).await;
+                            }
+                        },
+                    };
+                    user.synced = true;
+                    replace = Some(live.clone());
+                    live.into_iter()
+                        .map(|(id, n)| (name_key(&n), (id, n)))
+                        .collect()
+                }
                 Err(e) => {
                     let outcome = self.domo_failure(c, &e);
                     return self.finish(c, Some(user), rec, outcome).await;

@@ -1,8 +1,9 @@
 //! Domo faults: the simulator answers a share of calls with 429 (half with `Retry-After`),
 //! 5xx, drops connections and adds jittered latency, while events for many users arrive
 //! shuffled and duplicated. The final state must equal an independent model's, every event must
-//! end done (or dead with a reason), no group may be created twice, unmanaged groups stay as
-//! they were, and nothing may reach Domo sooner than a `Retry-After` allowed.
+//! end done (or dead with a reason), no group may be created twice (also when a creation is
+//! applied and its answer lost: the service never asks for an existing group again), unmanaged
+//! groups stay as they were, and nothing may reach Domo sooner than a `Retry-After` allowed.
 //!
 //! Bounded by default (1,000 events, 100 users); `DGS_FAULT_EVENTS` and `DGS_FAULT_USERS` make
 //! the long run (e.g. 5,000 and 500).
@@ -162,6 +163,9 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
         latency_ms: 1,
         latency_jitter_ms: 5,
         drop_rate: 0.05,
+        // Domo did it but the answer was lost: writes applied, then the connection dropped.
+        drop_after_write_rate: 0.05,
+        omit_user_groups: false,
     });
 
     let mut rng = fastrand::Rng::with_seed(42);
@@ -240,6 +244,25 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
             "{name} created twice"
         );
     }
+    // Each creation that took effect made one of the groups, and none was asked for again
+    // once it existed (Domo refuses a duplicate name with a 400).
+    let made = state
+        .groups
+        .iter()
+        .filter(|g| managed.contains(&g.name.as_str()))
+        .count() as u64;
+    assert_eq!(
+        state.calls_to("POST /v1/groups").ok,
+        made,
+        "creations applied"
+    );
+    let log = app.sim.requests();
+    let again = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.route == "/v1/groups" && r.status == 400)
+        .count();
+    assert_eq!(again, 0, "a group was asked for again after it was created");
+    let lost_answers = log.iter().filter(|r| r.applied_status.is_some()).count();
     let after_unmanaged = state
         .groups
         .iter()
@@ -264,7 +287,6 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
 
     // Nothing reached Domo sooner than a Retry-After allowed (100 ms for requests already past
     // the client's gate when the 429 arrived).
-    let log = app.sim.requests();
     let mut early = 0;
     let (mut n429, mut with_ra, mut n5xx, mut dropped) = (0, 0, 0, 0);
     for r in &log {
@@ -289,14 +311,14 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
     }
     eprintln!(
         "fault suite: {} events ({} duplicates) for {users_n} users, {} Domo requests: {n429} × 429 ({with_ra} with Retry-After), \
-         {n5xx} × 5xx, {dropped} dropped; drained in {:.1} s; done {done}, dead {dead}, lost 0",
+         {n5xx} × 5xx, {dropped} dropped ({lost_answers} of them writes applied first); drained in {:.1} s; done {done}, dead {dead}, lost 0",
         events.len(),
         dups.len(),
         log.len(),
         elapsed.as_secs_f64()
     );
     assert!(
-        n429 > 0 && with_ra > 0 && n5xx > 0 && dropped > 0,
+        n429 > 0 && with_ra > 0 && n5xx > 0 && dropped > 0 && lost_answers > 0,
         "every fault kind was injected"
     );
     assert_eq!(early, 0, "requests sent before a Retry-After elapsed");

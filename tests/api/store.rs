@@ -144,33 +144,57 @@ async fn claims_are_exclusive_per_key_across_concurrent_claimers() {
 
 #[tokio::test]
 async fn an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish() {
+    // Real clocks: on PostgreSQL leases run on the database's clock, whatever `now` says.
+    let now = || chrono::Utc::now().timestamp_millis();
     let (_dir, _db, stores) = stores(2).await;
     let (a, b) = (&stores[0], &stores[1]);
-    ingest_one(a, "e1", "ada", 1_000).await;
-    ingest_one(a, "e2", "ada", 1_000).await;
+    let t0 = now();
+    ingest_one(a, "e1", "ada", t0).await;
+    ingest_one(a, "e2", "ada", t0).await;
     let first = a
-        .claim("A", 1_000, 2_000)
+        .claim("A", t0, t0 + 1_500)
         .await
         .expect("claim")
         .expect("due");
     assert_eq!(first.events.len(), 2);
     // While the lease runs, the key is held even when a new event of it is due.
-    ingest_one(b, "e3", "ada", 1_200).await;
-    assert!(b.claim("B", 1_500, 9_000).await.expect("claim").is_none());
-    assert_eq!(a.renew_lease("A", 2_500, 1_600).await.expect("renew"), 2);
-    assert_eq!(b.reap_expired(2_200).await.expect("reap"), 0, "renewed");
-    // The worker dies: its lease expires, the reaper takes the events back, B runs them all.
-    assert_eq!(b.reap_expired(2_600).await.expect("reap"), 2);
+    ingest_one(b, "e3", "ada", now()).await;
+    assert!(
+        b.claim("B", now(), now() + 9_000)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    let t = now();
+    assert_eq!(a.renew_lease("A", t + 1_500, t).await.expect("renew"), 2);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(b.reap_expired(now()).await.expect("reap"), 0, "renewed");
+    assert!(
+        b.claim("B", now(), now() + 9_000)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+    // The worker dies: once its lease expires, B's next claim takes the job over whole,
+    // without waiting for a reaper.
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await;
+    let t = now();
     let taken = b
-        .claim("B", 2_600, 9_000)
+        .claim("B", t, t + 9_000)
         .await
         .expect("claim")
-        .expect("due");
+        .expect("an expired lease is taken over");
     let mut ids: Vec<_> = taken.events.iter().map(|e| e.event_id.clone()).collect();
     ids.sort();
     assert_eq!(ids, ["e1", "e2", "e3"]);
     assert_eq!(taken.attempts(), 2, "the lost attempt counts");
-    assert_eq!(a.renew_lease("A", 9_000, 2_700).await.expect("renew"), 0);
+    // An expired lease never comes back: the old owner cannot renew it.
+    assert_eq!(
+        a.renew_lease("A", now() + 9_000, now())
+            .await
+            .expect("renew"),
+        0
+    );
     // The old owner's results do not overwrite what the new owner will write.
     let stale = JobResult {
         owner: "A".to_owned(),

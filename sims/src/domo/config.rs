@@ -47,6 +47,14 @@ pub struct SimArgs {
     /// Share of API requests whose connection is dropped without an answer (0.0 to 1.0).
     #[arg(long, default_value_t = 0.0)]
     pub drop_rate: f64,
+    /// Share of writes (create group, add or remove member) applied and then dropped before
+    /// the answer (0.0 to 1.0).
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_after_write_rate: f64,
+    /// Leave `groups` out of `GET /v1/users/{id}` (Domo documents it; the service must not
+    /// depend on it).
+    #[arg(long)]
+    pub omit_user_groups: bool,
     /// A JSON file holding an array of users `{email, name, role}` to create at start.
     #[arg(long, value_name = "FILE")]
     pub seed_users: Option<PathBuf>,
@@ -131,6 +139,8 @@ impl SimConfig {
             latency_ms: args.latency_ms,
             latency_jitter_ms: args.latency_jitter_ms,
             drop_rate: args.drop_rate,
+            drop_after_write_rate: args.drop_after_write_rate,
+            omit_user_groups: args.omit_user_groups,
         };
         faults.validate().map_err(anyhow::Error::msg)?;
 

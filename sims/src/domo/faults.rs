@@ -9,6 +9,15 @@ use axum::response::{IntoResponse, Response};
 use super::error::SimError;
 pub use crate::shared::faults::{FaultAction, Faults};
 
+/// Whether a request (`"<METHOD> <normalised route>"`) is one of the writes that
+/// `drop_after_write_rate` applies to.
+pub fn is_write(route_key: &str) -> bool {
+    matches!(
+        route_key,
+        "POST /v1/groups" | "PUT /v1/groups/{id}/users/{id}" | "DELETE /v1/groups/{id}/users/{id}"
+    )
+}
+
 /// The 429 answer.
 pub fn too_many_requests(retry_after_secs: Option<u64>) -> Response {
     let mut response = SimError::bedrock(

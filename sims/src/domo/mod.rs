@@ -73,6 +73,12 @@
 //!   at most one fault, checked in the order drop, 429, 5xx. 5xx statuses are uniform over
 //!   500/502/503; 502 always has an empty body, 500 and 503 half of the time (else bedrock).
 //!   The 429 body is bedrock. `drop_rate` closes the TCP connection with no bytes written.
+//!   `drop_after_write_rate` (writes only: `POST /v1/groups`, `PUT`/`DELETE
+//!   /v1/groups/{g}/users/{u}`) applies the write, then closes the connection before any
+//!   byte of the answer, drawn after the 5xx; the request log shows status 0 and the
+//!   `applied_status`, and the call counts it as `ok` when that status was a 2xx.
+//!   `omit_user_groups` leaves `groups` out of `GET /v1/users/{id}` [guess: a field Domo
+//!   documents but that a tenant's answer may lack].
 //!   No real rate limit is enforced and no `X-RateLimit-*` headers are sent [3P only]: 429s
 //!   come from `rate_429` alone. On the command line `--retry-after-share` defaults to 0.5
 //!   and `--retry-after-secs` to 1; `Faults::default()` (tests, `PUT /_sim/faults`) is all 0.

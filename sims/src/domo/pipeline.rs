@@ -1,8 +1,10 @@
 //! The layer every API request (`/oauth/token`, `/v1/*`) passes through, in this order:
 //! count the arrival, draw the faults, wait the latency, then either fault (drop, 429, 5xx)
-//! or run the handler, and finally record the outcome. Control endpoints (`/_sim/*`) never
+//! or run the handler (and, for a write drawn to be dropped after it, drop the connection
+//! instead of answering), and finally record the outcome. Control endpoints (`/_sim/*`) never
 //! pass through it.
 
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -12,6 +14,7 @@ use super::Simulator;
 use super::error::SimError;
 use super::faults::{self, FaultAction};
 use super::state::RequestRecord;
+use crate::shared::net::ConnKill;
 use crate::shared::pipeline::{drop_connection, normalize_template, route_key};
 
 /// Route name used for requests that match no route.
@@ -38,8 +41,19 @@ pub async fn around_api(State(sim): State<Simulator>, request: Request, next: Ne
         tokio::time::sleep(plan.delay).await;
     }
 
+    let mut applied_status = None;
     let (response, status) = match plan.action {
-        FaultAction::None => {
+        FaultAction::DropAfterWrite if faults::is_write(&key) => {
+            let kill = request.extensions().get::<ConnectInfo<ConnKill>>().cloned();
+            let response = next.run(request).await;
+            applied_status = Some(response.status().as_u16());
+            match kill {
+                Some(ConnectInfo(kill)) => kill.kill(),
+                None => std::panic::resume_unwind(Box::new(())),
+            }
+            (StatusCode::INTERNAL_SERVER_ERROR.into_response(), 0)
+        }
+        FaultAction::None | FaultAction::DropAfterWrite => {
             let response = next.run(request).await;
             let status = response.status().as_u16();
             (response, status)
@@ -70,6 +84,7 @@ pub async fn around_api(State(sim): State<Simulator>, request: Request, next: Ne
             route,
             status,
             retry_after_secs,
+            applied_status,
         },
     );
     response
@@ -96,6 +111,7 @@ pub async fn unmatched(State(sim): State<Simulator>, method: Method, uri: Uri) -
             route: UNMATCHED.to_owned(),
             status: error.status().as_u16(),
             retry_after_secs: None,
+            applied_status: None,
         },
     );
     error.into_response()

@@ -41,7 +41,8 @@ impl Shared {
 
     /// Records how a request ended: counts a 2xx, and appends to the bounded request log.
     pub fn record_outcome(&mut self, route: &str, record: RequestRecord) {
-        if (200..300).contains(&record.status) {
+        let effective = record.applied_status.unwrap_or(record.status);
+        if (200..300).contains(&effective) {
             self.calls.entry(route.to_owned()).or_default().ok += 1;
         }
         if self.requests.len() >= REQUEST_LOG_CAPACITY {
@@ -167,4 +168,8 @@ pub struct RequestRecord {
     pub status: u16,
     /// The `Retry-After` seconds sent with a 429, if any.
     pub retry_after_secs: Option<u64>,
+    /// For a write applied and then dropped before its answer (`status` 0): the status the
+    /// answer would have had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_status: Option<u16>,
 }

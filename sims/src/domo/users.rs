@@ -108,7 +108,13 @@ async fn get_user(
     let id = parse_id("user", &id)?;
     let state = sim.lock();
     let user = state.world.user(id)?;
-    Ok(Json(user.full_view(&state.world.groups_of(id))))
+    let mut view = user.full_view(&state.world.groups_of(id));
+    if state.faults.omit_user_groups
+        && let Some(map) = view.as_object_mut()
+    {
+        map.remove("groups");
+    }
+    Ok(Json(view))
 }
 
 /// `DELETE /v1/users/{id}`: 204; the user is marked deleted and leaves every group.

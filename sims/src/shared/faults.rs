@@ -3,7 +3,9 @@
 //! renders the faults in its provider's own shape (its 429 headers and bodies, its 5xx).
 //!
 //! Faults apply to a simulator's API routes only, never to `/_sim/*`. A faulted request
-//! never reaches a handler, so it changes no state.
+//! never reaches a handler, so it changes no state, except `drop_after_write_rate` (the Domo
+//! simulator's writes: applied, then the connection dropped before the answer, as when the
+//! provider did the work but the answer was lost on the way).
 
 use std::time::Duration;
 
@@ -29,6 +31,12 @@ pub struct Faults {
     pub latency_jitter_ms: u64,
     /// Share of requests whose TCP connection is dropped with no answer at all.
     pub drop_rate: f64,
+    /// Share of writes that are applied and whose connection is then dropped before the
+    /// answer (the Domo simulator: `POST /v1/groups`, `PUT`/`DELETE /v1/groups/{id}/users/{id}`).
+    pub drop_after_write_rate: f64,
+    /// Domo: leave `groups` out of `GET /v1/users/{id}` (documented by Domo, but a client must
+    /// not depend on it).
+    pub omit_user_groups: bool,
 }
 
 impl Faults {
@@ -39,6 +47,7 @@ impl Faults {
             ("retry_after_share", self.retry_after_share),
             ("rate_5xx", self.rate_5xx),
             ("drop_rate", self.drop_rate),
+            ("drop_after_write_rate", self.drop_after_write_rate),
         ];
         for (name, rate) in rates {
             if !(0.0..=1.0).contains(&rate) {
@@ -49,13 +58,15 @@ impl Faults {
     }
 
     /// Draws what happens to one request. The draws are made in a fixed order (latency
-    /// jitter, drop, 429, `Retry-After`, 5xx, status, empty body) so that a seed gives the same
-    /// sequence of faults whatever the rates; the first fault that hits wins, in the order
-    /// drop, 429, 5xx.
+    /// jitter, drop, 429, `Retry-After`, 5xx, status, empty body, drop after a write) so that
+    /// a seed gives the same sequence of faults whatever the rates; the first fault that hits
+    /// wins, in the order drop, 429, 5xx, drop after a write. The last applies to writes only:
+    /// a simulator serves any other request normally.
     pub fn draw(&self, rng: &mut fastrand::Rng) -> FaultPlan {
         let jitter = rng.u64(0..=self.latency_jitter_ms);
         let (drop, too_many, with_retry_after) = (rng.f64(), rng.f64(), rng.f64());
         let (server_error, status_pick, empty_pick) = (rng.f64(), rng.u8(0..3), rng.bool());
+        let drop_after_write = rng.f64();
 
         let action = if drop < self.drop_rate {
             FaultAction::Drop
@@ -73,6 +84,8 @@ impl Faults {
             // A gateway error never has a Domo body; 500 and 503 have one half of the time.
             let empty_body = status == StatusCode::BAD_GATEWAY || empty_pick;
             FaultAction::ServerError { status, empty_body }
+        } else if drop_after_write < self.drop_after_write_rate {
+            FaultAction::DropAfterWrite
         } else {
             FaultAction::None
         };
@@ -99,6 +112,9 @@ pub enum FaultAction {
     None,
     /// Close the connection without answering.
     Drop,
+    /// On a write: apply it, then close the connection without answering. On any other
+    /// request: no fault.
+    DropAfterWrite,
     /// Answer 429, with `Retry-After` when set.
     TooManyRequests {
         /// The `Retry-After` seconds, if the header is sent.
@@ -150,6 +166,7 @@ impl FaultArgs {
             latency_ms: self.latency_ms,
             latency_jitter_ms: self.latency_jitter_ms,
             drop_rate: self.drop_rate,
+            ..Faults::default()
         };
         faults.validate().map_err(anyhow::Error::msg)?;
         Ok(faults)
@@ -195,6 +212,22 @@ mod tests {
             ..faults
         };
         assert_eq!(dropping.draw(&mut rng).action, FaultAction::Drop);
+        let after_write = Faults {
+            drop_after_write_rate: 1.0,
+            ..Faults::default()
+        };
+        assert_eq!(
+            after_write.draw(&mut rng).action,
+            FaultAction::DropAfterWrite
+        );
+        let both = Faults {
+            rate_5xx: 1.0,
+            ..after_write
+        };
+        assert!(matches!(
+            both.draw(&mut rng).action,
+            FaultAction::ServerError { .. }
+        ));
     }
 
     #[test]

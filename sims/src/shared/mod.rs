@@ -136,7 +136,8 @@ impl Core {
 pub struct CallCount {
     /// Requests received, faulted ones included.
     pub total: u64,
-    /// Requests answered with a 2xx status.
+    /// Requests that succeeded: answered with a 2xx status, or (Domo) applied with a 2xx
+    /// outcome and then dropped before the answer (`drop_after_write_rate`).
     pub ok: u64,
 }
 

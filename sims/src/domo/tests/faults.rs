@@ -190,3 +190,99 @@ async fn faults_change_at_run_time_and_bad_rates_are_rejected() {
     sim.expect(&token, Method::GET, "/v1/users", None, StatusCode::OK)
         .await;
 }
+
+#[tokio::test]
+async fn a_write_dropped_after_it_is_applied_takes_effect_without_an_answer() {
+    let sim = super::spawn(crate::domo::SimConfig {
+        users: vec![crate::domo::SeedUser {
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            role: "Participant".into(),
+        }],
+        ..crate::domo::SimConfig::default()
+    })
+    .await;
+    let token = sim.token().await;
+    let user = sim
+        .sim
+        .snapshot()
+        .user_with_email("ada@example.com")
+        .map(|u| u.id)
+        .expect("seeded");
+    sim.sim.set_faults(Faults {
+        drop_after_write_rate: 1.0,
+        ..Faults::default()
+    });
+    let error = sim
+        .http
+        .post(sim.url("/v1/groups"))
+        .header("Authorization", format!("bearer {token}"))
+        .json(&json!({ "name": "Done But Lost" }))
+        .send()
+        .await
+        .expect_err("the answer is dropped");
+    assert!(!error.is_status(), "{error}");
+    let group = sim
+        .sim
+        .snapshot()
+        .group_named("Done But Lost")
+        .map(|g| g.id)
+        .expect("the group was created all the same");
+    // Adding and removing a member: applied, unanswered.
+    for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+        let add = sim
+            .http
+            .request(
+                method.clone(),
+                sim.url(&format!("/v1/groups/{group}/users/{user}")),
+            )
+            .header("Authorization", format!("bearer {token}"))
+            .send()
+            .await;
+        assert!(add.is_err(), "{method} was answered");
+        let member = sim
+            .sim
+            .snapshot()
+            .groups
+            .iter()
+            .any(|g| g.id == group && g.members.contains(&user));
+        assert_eq!(member, method == reqwest::Method::PUT, "after {method}");
+    }
+    // Reads are answered: the fault applies to writes only.
+    let list = sim.call(&token, Method::GET, "/v1/groups", None).await;
+    assert_eq!(list.status(), StatusCode::OK);
+    let state = sim.sim.snapshot();
+    assert_eq!(
+        state.calls_to("POST /v1/groups").ok,
+        1,
+        "counted as applied"
+    );
+    let log = sim.sim.requests();
+    let lost: Vec<_> = log.iter().filter(|r| r.status == 0).collect();
+    assert_eq!(lost.len(), 3);
+    assert_eq!(lost[0].applied_status, Some(201));
+    assert_eq!(lost[1].applied_status, Some(204));
+}
+
+#[tokio::test]
+async fn omit_user_groups_leaves_the_field_out_of_one_user() {
+    let sim = spawn_default().await;
+    let token = sim.token().await;
+    let user = sim.sim.snapshot().users[0].id;
+    let path = format!("/v1/users/{user}");
+    let full = sim.call(&token, Method::GET, &path, None).await;
+    let full: Value = full.json().await.expect("json");
+    assert!(full.get("groups").is_some(), "{full}");
+    sim.sim.set_faults(Faults {
+        omit_user_groups: true,
+        ..Faults::default()
+    });
+    let bare: Value = sim
+        .call(&token, Method::GET, &path, None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(bare.get("groups").is_none(), "{bare}");
+    assert_eq!(bare["email"], full["email"]);
+}
