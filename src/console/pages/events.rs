@@ -178,6 +178,8 @@ pub struct Row {
     pub id: i64,
     pub received: String,
     pub source: String,
+    /// The sender's id, cut for the table.
+    pub event_id: String,
     pub event_type: String,
     pub email: String,
     pub status: String,
@@ -191,6 +193,7 @@ impl From<EventView> for Row {
             id: e.id,
             received: when(&e.received_at),
             source: e.source,
+            event_id: cut(&e.event_id, 40),
             event_type: e.event_type,
             email: e.user_email.unwrap_or_default(),
             status: e.status,
