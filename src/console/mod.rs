@@ -118,3 +118,48 @@ pub fn router(state: &AppState) -> Router<AppState> {
         ))
         .layer(axum::middleware::from_fn(guard::security_headers))
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every template escapes all it prints: `|safe` (askama's only opt-out) and turning the
+    /// escaper off are banned, so a field holding markup can only ever show as text.
+    #[test]
+    fn no_template_opts_out_of_escaping() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/templates/console");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("templates") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("template");
+            let squashed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+            for banned in ["|safe", "escape=\"none\"", "{%autoescape", "|escape(\"none\")"] {
+                assert!(
+                    !squashed.contains(banned),
+                    "{} uses {banned}",
+                    path.display()
+                );
+            }
+            seen += 1;
+        }
+        assert!(seen >= 10, "the console's templates were read");
+    }
+
+    #[test]
+    fn rules_read_as_words() {
+        let toml = "[[rules]]\nwhen = { group = \"eng-*\" }\ndomo_groups = [\"Engineering\"]\n\
+                    [[rules]]\nwhen = { attribute = \"department\", equals = \"Sales\" }\n\
+                    domo_groups = [\"Sales\", \"Sales {location}\"]\n";
+        let config = crate::config::Config::parse(crate::config::ConfigInput {
+            toml: Some(toml),
+            env: &Default::default(),
+        })
+        .expect("valid");
+        let s = super::ConsoleSettings::from_config(&config);
+        assert_eq!(s.rule(0), "rules[0]: IdP group `eng-*` → Engineering");
+        assert_eq!(
+            s.rule(1),
+            "rules[1]: attribute `department` = `Sales` → Sales, Sales {location}"
+        );
+        assert_eq!(s.rule(7), "rules[7]");
+        assert_eq!(s.rule(-1), "rules[-1]");
+    }
+}

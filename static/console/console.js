@@ -74,6 +74,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     var label = document.querySelector("[data-auto-refresh-toggle]");
     var box = document.querySelector("[data-auto-refresh]");
+    // With this script the title's toggle acts at once; the filter form's copy is for pages
+    // read without JavaScript.
+    document.querySelectorAll("[data-nojs]").forEach(function (el) { el.hidden = true; });
     if (label && box) {
       label.hidden = false;
       box.addEventListener("change", function () { setLive(box.checked); });
