@@ -21,6 +21,7 @@ mod guard;
 mod limiter;
 mod pages;
 mod session;
+mod sign_in;
 mod view;
 
 use std::sync::Arc;
@@ -87,9 +88,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/console/", get(overview::show))
         .route(
             "/console/sign-in",
-            get(session::sign_in_form).post(session::sign_in),
+            get(sign_in::sign_in_form).post(sign_in::sign_in),
         )
-        .route("/console/sign-out", post(session::sign_out))
+        .route("/console/sign-out", post(sign_in::sign_out))
         .route("/console/events", get(events::list))
         .route("/console/events/{id}", get(events::show))
         .route("/console/events/{id}/payload", get(events::payload))
@@ -131,7 +132,12 @@ mod tests {
             let path = entry.expect("entry").path();
             let text = std::fs::read_to_string(&path).expect("template");
             let squashed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-            for banned in ["|safe", "escape=\"none\"", "{%autoescape", "|escape(\"none\")"] {
+            for banned in [
+                "|safe",
+                "escape=\"none\"",
+                "{%autoescape",
+                "|escape(\"none\")",
+            ] {
                 assert!(
                     !squashed.contains(banned),
                     "{} uses {banned}",

@@ -1,4 +1,5 @@
-//! Signing in and out, and the signed-in user of every console request.
+//! The signed-in user of every console request, and what a session is (signing in and out
+//! is in `sign_in`).
 //!
 //! Sign-in takes an API token through a form (never a URL), checks it as the API does, and
 //! opens a server-side session: a random 256-bit id goes to the browser in an HttpOnly,
@@ -10,25 +11,19 @@
 //! its id (HMAC), so it needs no storage and a copy of the database does not reveal it.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 
-use askama::Template;
-use axum::extract::{ConnectInfo, Form, FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use hmac::{KeyInit, Mac};
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::error::{ConsoleError, render, see_other};
-use super::forms::Posted;
-use super::limiter::{FAILURE_DELAY, UNKNOWN_CLIENT};
+use super::error::ConsoleError;
+use super::limiter::UNKNOWN_CLIENT;
 use crate::api::AppState;
 use crate::config::{ApiScope, ClientIpHeader};
-use crate::prometheus::{CONSOLE_ACTIONS, CONSOLE_SIGN_INS};
-use crate::store::SessionRow;
 
 /// The session cookie over plain HTTP (path `/console`).
 pub const SESSION_COOKIE: &str = "dgs_console";
@@ -36,8 +31,8 @@ pub const SESSION_COOKIE: &str = "dgs_console";
 /// no `Domain`, so a sibling subdomain cannot plant one.
 pub const SESSION_COOKIE_SECURE: &str = "__Host-dgs_console";
 /// The sign-in form's own CSRF cookie (double submit: there is no session yet).
-const FORM_COOKIE: &str = "dgs_console_form";
-const FORM_COOKIE_SECURE: &str = "__Host-dgs_console_form";
+pub(super) const FORM_COOKIE: &str = "dgs_console_form";
+pub(super) const FORM_COOKIE_SECURE: &str = "__Host-dgs_console_form";
 /// A session is marked used at most this often (a write per page view would be waste).
 const TOUCH_EVERY_MS: i64 = 60_000;
 
@@ -49,7 +44,7 @@ pub struct Facts {
 }
 
 impl Facts {
-    fn of(parts: &Parts, state: &AppState) -> Facts {
+    pub(super) fn of(parts: &Parts, state: &AppState) -> Facts {
         let live = state.live.load();
         let peer = parts
             .extensions
@@ -104,7 +99,7 @@ pub struct ConsoleUser {
     /// The session's CSRF token, for the forms of the page.
     pub csrf: String,
     /// The hash of the session id (its row).
-    id_sha256: String,
+    pub(super) id_sha256: String,
     pub facts: Facts,
 }
 
@@ -138,12 +133,12 @@ impl ConsoleUser {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(super) fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// 32 random bytes from the operating system, hex.
-fn random_hex() -> Result<String, ConsoleError> {
+pub(super) fn random_hex() -> Result<String, ConsoleError> {
     let mut b = [0u8; 32];
     getrandom::fill(&mut b).map_err(|e| {
         tracing::error!(error = %e, "console: no randomness for a session id");
@@ -154,7 +149,7 @@ fn random_hex() -> Result<String, ConsoleError> {
     Ok(hex::encode(b))
 }
 
-fn csrf_of(session_id: &str) -> String {
+pub(super) fn csrf_of(session_id: &str) -> String {
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(session_id.as_bytes())
         .expect("HMAC takes a key of any length");
     mac.update(b"dgs-console-csrf");
@@ -162,7 +157,7 @@ fn csrf_of(session_id: &str) -> String {
 }
 
 /// The value of cookie `name`, if the request sent it.
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -176,7 +171,13 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// A `Set-Cookie` value: HttpOnly and SameSite=Strict always; `Secure` over HTTPS (and then
 /// the `__Host-` rules: `Path=/`). `max_age` 0 deletes it; `None` makes a browser-session
 /// cookie (the server's expiry is what counts).
-fn set_cookie(secure: bool, plain: &str, host: &str, value: &str, max_age: Option<u64>) -> String {
+pub(super) fn set_cookie(
+    secure: bool,
+    plain: &str,
+    host: &str,
+    value: &str,
+    max_age: Option<u64>,
+) -> String {
     let (name, path) = if secure {
         (host, "/")
     } else {
@@ -192,7 +193,7 @@ fn set_cookie(secure: bool, plain: &str, host: &str, value: &str, max_age: Optio
     c
 }
 
-fn with_cookies(mut resp: Response, cookies: &[String]) -> Response {
+pub(super) fn with_cookies(mut resp: Response, cookies: &[String]) -> Response {
     for c in cookies {
         if let Ok(v) = HeaderValue::from_str(c) {
             resp.headers_mut().append(header::SET_COOKIE, v);
@@ -203,7 +204,7 @@ fn with_cookies(mut resp: Response, cookies: &[String]) -> Response {
 
 /// Where to go back to after signing in: a console path, else the overview (never another
 /// site: no scheme, no `//`, no backslash).
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if (n == "/console" || n.starts_with("/console/") || n.starts_with("/console?"))
@@ -217,7 +218,7 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
@@ -272,211 +273,6 @@ impl FromRequestParts<AppState> for ConsoleUser {
             facts,
         })
     }
-}
-
-#[derive(Template)]
-#[template(path = "console/sign_in.html")]
-struct SignInPage {
-    css: String,
-    csrf: String,
-    next: String,
-    message: Option<&'static str>,
-    signed_out: bool,
-}
-
-/// `?next=` and `?signed_out=1` of the form.
-#[derive(Debug, Deserialize)]
-pub struct SignInQuery {
-    next: Option<String>,
-    signed_out: Option<String>,
-}
-
-/// The request's facts, whatever else fails.
-pub struct RequestFacts(pub Facts);
-
-impl FromRequestParts<AppState> for RequestFacts {
-    type Rejection = std::convert::Infallible;
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(RequestFacts(Facts::of(parts, state)))
-    }
-}
-
-fn sign_in_page(
-    facts: Facts,
-    next: String,
-    message: Option<&'static str>,
-    signed_out: bool,
-    status: StatusCode,
-) -> Result<Response, ConsoleError> {
-    let csrf = random_hex()?;
-    let page = SignInPage {
-        css: super::assets::css_path(),
-        csrf: csrf.clone(),
-        next,
-        message,
-        signed_out,
-    };
-    let mut resp = render(&page);
-    *resp.status_mut() = status;
-    let cookie = set_cookie(
-        facts.secure,
-        FORM_COOKIE,
-        FORM_COOKIE_SECURE,
-        &csrf,
-        Some(3600),
-    );
-    Ok(with_cookies(resp, &[cookie]))
-}
-
-/// `GET /console/sign-in`: the form (with its CSRF cookie).
-pub async fn sign_in_form(
-    RequestFacts(facts): RequestFacts,
-    Query(q): Query<SignInQuery>,
-) -> Result<Response, ConsoleError> {
-    sign_in_page(
-        facts,
-        safe_next(q.next.as_deref()),
-        None,
-        q.signed_out.is_some(),
-        StatusCode::OK,
-    )
-}
-
-/// The sign-in form's fields.
-#[derive(Deserialize)]
-pub struct SignInForm {
-    #[serde(default)]
-    token: String,
-    #[serde(default)]
-    csrf: String,
-    next: Option<String>,
-}
-
-/// `POST /console/sign-in`: checks the token (rate limited per client address; every failure
-/// answered after a delay), opens a session, and goes back to `next`.
-pub async fn sign_in(
-    State(state): State<AppState>,
-    RequestFacts(facts): RequestFacts,
-    headers: HeaderMap,
-    Form(form): Form<SignInForm>,
-) -> Result<Response, ConsoleError> {
-    let next = safe_next(form.next.as_deref());
-    let form_cookie = cookie(
-        &headers,
-        if facts.secure {
-            FORM_COOKIE_SECURE
-        } else {
-            FORM_COOKIE
-        },
-    );
-    let fresh_form = form_cookie.is_some_and(|c| {
-        !form.csrf.is_empty() && bool::from(c.as_bytes().ct_eq(form.csrf.as_bytes()))
-    });
-    if !fresh_form {
-        metrics::counter!(CONSOLE_SIGN_INS, "result" => "refused").increment(1);
-        return sign_in_page(
-            facts,
-            next,
-            Some("The sign-in form expired or was not sent from this site. Please try again."),
-            false,
-            StatusCode::FORBIDDEN,
-        );
-    }
-    let limiter = &state.console.limiter;
-    if let Err(wait) = limiter.check(facts.client, Instant::now()) {
-        metrics::counter!(CONSOLE_SIGN_INS, "result" => "limited").increment(1);
-        tracing::warn!(client = %facts.client, "console: sign-in refused, too many failures");
-        let mut resp = sign_in_page(
-            facts,
-            next,
-            Some("Too many failed sign-ins from your address. Wait a few minutes and try again."),
-            false,
-            StatusCode::TOO_MANY_REQUESTS,
-        )?;
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return Ok(resp);
-    }
-    let now = now_ms();
-    let live = state.live.load();
-    let token = crate::api::auth::find_token(&live.api_tokens, form.token.trim(), now / 1000);
-    let Some(token) = token.filter(|t| t.scopes.contains(&ApiScope::Read)) else {
-        limiter.failed(facts.client, Instant::now());
-        metrics::counter!(CONSOLE_SIGN_INS, "result" => "failure").increment(1);
-        tracing::info!(client = %facts.client, "console: a sign-in failed");
-        tokio::time::sleep(FAILURE_DELAY).await;
-        return sign_in_page(
-            facts,
-            next,
-            Some("That token is not valid, has expired, or lacks the `read` scope."),
-            false,
-            StatusCode::UNAUTHORIZED,
-        );
-    };
-    limiter.succeeded(facts.client);
-    let id = random_hex()?;
-    let cfg = &state.console.config;
-    let max_ms = i64::try_from(cfg.session_max_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let idle_ms = i64::try_from(cfg.session_idle_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    state
-        .store
-        .insert_session(&SessionRow {
-            id_sha256: sha256_hex(&id),
-            token_name: token.name.clone(),
-            token_sha256: hex::encode(token.sha256),
-            created_ms: now,
-            last_seen_ms: now,
-            expires_ms: now.saturating_add(max_ms),
-        })
-        .await?;
-    if let Err(e) = state
-        .store
-        .delete_expired_sessions(now, now.saturating_sub(idle_ms))
-        .await
-    {
-        tracing::debug!(error = %e, "console: could not prune expired sessions");
-    }
-    metrics::counter!(CONSOLE_SIGN_INS, "result" => "success").increment(1);
-    tracing::info!(console.token = %token.name, "console: signed in");
-    let session = set_cookie(
-        facts.secure,
-        SESSION_COOKIE,
-        SESSION_COOKIE_SECURE,
-        &id,
-        None,
-    );
-    let clear = set_cookie(facts.secure, FORM_COOKIE, FORM_COOKIE_SECURE, "", Some(0));
-    Ok(with_cookies(see_other(&next), &[session, clear]))
-}
-
-/// The sign-out form (the CSRF token only).
-#[derive(Deserialize)]
-pub struct SignOutForm {}
-
-/// `POST /console/sign-out`: ends the session (its row is deleted) and clears the cookie.
-pub async fn sign_out(
-    State(state): State<AppState>,
-    posted: Posted<SignOutForm>,
-) -> Result<Response, ConsoleError> {
-    let user = posted.user;
-    state.store.delete_session(&user.id_sha256).await?;
-    metrics::counter!(CONSOLE_ACTIONS, "action" => "sign_out", "result" => "ok").increment(1);
-    tracing::info!(console.token = %user.token_name, "console: signed out");
-    let clear = set_cookie(
-        user.facts.secure,
-        SESSION_COOKIE,
-        SESSION_COOKIE_SECURE,
-        "",
-        Some(0),
-    );
-    Ok(with_cookies(
-        see_other("/console/sign-in?signed_out=1"),
-        &[clear],
-    ))
 }
 
 #[cfg(test)]

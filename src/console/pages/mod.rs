@@ -3,6 +3,7 @@
 
 pub mod dead_letters;
 pub mod events;
+pub mod filters;
 pub mod overview;
 pub mod reconcile;
 pub mod sources;
