@@ -58,6 +58,9 @@ pub struct Application {
     secret_poll: Duration,
     /// The demo source's name and secret, when running on defaults.
     pub demo: Option<(String, Secret)>,
+    /// The demo's API token (every scope), for the console and the API, when running on
+    /// defaults with no `[[api.tokens]]`.
+    pub demo_token: Option<Secret>,
 }
 
 impl Application {
@@ -78,6 +81,11 @@ impl Application {
             .context("cannot open the store")?;
         let demo = if config.demo && config.sources.is_empty() {
             Some(add_demo_source(&mut config, &store).await?)
+        } else {
+            None
+        };
+        let demo_token = if config.demo && config.api.tokens.is_empty() {
+            Some(add_demo_token(&mut config, &store).await?)
         } else {
             None
         };
@@ -120,7 +128,15 @@ impl Application {
             .filter(|s| demo.as_ref().is_some_and(|(name, _)| *name == s.name))
             .cloned()
             .collect();
-        let reloader = Arc::new(Reloader::new(live.clone(), &config, added));
+        let added_tokens = config
+            .api
+            .tokens
+            .iter()
+            .filter(|t| demo_token.is_some() && t.name == "demo-admin")
+            .cloned()
+            .collect();
+        let reloader =
+            Arc::new(Reloader::new(live.clone(), &config, added).with_added_tokens(added_tokens));
         let scrape = crate::prometheus::Scrape {
             handle: crate::prometheus::install(),
             store: store.clone(),
@@ -139,6 +155,8 @@ impl Application {
             domo_ready,
             rules: worker.rules.clone(),
             reconciler: reconciler.clone(),
+            refusals: Arc::default(),
+            console: crate::console::ConsoleSettings::from_config(&config),
         });
         let router = crate::api::stack::router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
@@ -157,6 +175,7 @@ impl Application {
             reloader,
             secret_poll: Duration::from_millis(config.secrets.poll_interval_ms),
             demo,
+            demo_token,
         })
     }
 
@@ -389,6 +408,29 @@ async fn add_demo_source(config: &mut Config, store: &Store) -> anyhow::Result<(
         });
     }
     Ok(("demo".to_owned(), secret))
+}
+
+/// The demo's admin token (read, write, admin), kept in the store so that a restart keeps it:
+/// the console and the API accept it like a configured token (only its hash is configured).
+async fn add_demo_token(config: &mut Config, store: &Store) -> anyhow::Result<Secret> {
+    use sha2::Digest;
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the demo token: {e}"))?;
+    let fresh = format!("dgs_demo_{}", hex::encode(bytes));
+    let token = store.meta_get_or_insert("demo_admin_token", &fresh).await?;
+    config.api.tokens.push(crate::config::ApiToken {
+        name: "demo-admin".to_owned(),
+        sha256: sha2::Sha256::digest(token.as_bytes()).into(),
+        scopes: vec![
+            crate::config::ApiScope::Read,
+            crate::config::ApiScope::Write,
+            crate::config::ApiScope::Admin,
+        ],
+        not_before: None,
+        not_after: None,
+    });
+    Ok(Secret::new(token))
 }
 
 fn base64_random(n: usize) -> String {

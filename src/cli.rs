@@ -38,10 +38,17 @@ pub async fn serve(
             secret = secret.expose()
         );
     }
+    if let Some(token) = &app.demo_token {
+        eprintln!(
+            "  operators' console: http://{addr}/console\n  \
+             demo admin token (sign in with it; also a bearer token for /api/v1): {}",
+            token.expose()
+        );
+    }
     if let Some(sim) = app.sim_addr() {
         eprintln!("  built-in Domo simulator: http://{sim} (state: http://{sim}/_sim/state)");
     }
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, console = %format!("http://{addr}/console"), "listening");
     app.run_until_stopped(shutdown_signal()).await
 }
 

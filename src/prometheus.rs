@@ -69,6 +69,12 @@ pub const RECONCILE_REPAIRS: &str = "dgs_reconcile_repairs_queued_total";
 /// is `time() - dgs_reconcile_last_success_timestamp_seconds`.
 pub const RECONCILE_LAST_SUCCESS: &str = "dgs_reconcile_last_success_timestamp_seconds";
 
+/// Console sign-ins, by `result` (success, failure, limited, refused).
+pub const CONSOLE_SIGN_INS: &str = "dgs_console_sign_ins_total";
+/// Console actions, by `action` (replay, bulk_replay, approve, reconcile_dry_run,
+/// reconcile_apply, sign_out, post) and `result` (ok, failed, refused).
+pub const CONSOLE_ACTIONS: &str = "dgs_console_actions_total";
+
 /// Label for requests that matched no route.
 const UNMATCHED: &str = "unmatched";
 /// Event states reported by `dgs_jobs`.
@@ -168,6 +174,11 @@ fn describe() {
         RECONCILE_REPAIRS,
         "Membership changes queued by reconciles, by kind"
     );
+    describe_counter!(
+        CONSOLE_SIGN_INS,
+        "Console sign-ins by result (failure = a wrong token, limited = too many failures)"
+    );
+    describe_counter!(CONSOLE_ACTIONS, "Console actions by action and result");
     describe_gauge!(
         RECONCILE_LAST_SUCCESS,
         Unit::Seconds,

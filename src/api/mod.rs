@@ -4,6 +4,7 @@
 pub mod admin;
 mod allowlist;
 pub mod auth;
+pub mod deliveries;
 mod doc;
 pub mod health;
 pub mod serve;
@@ -55,6 +56,10 @@ pub struct SharedState {
     pub rules: Arc<RuleSet>,
     /// Reconcile runs (admin API).
     pub reconciler: Arc<crate::reconcile::Reconciler>,
+    /// Refused webhook deliveries since start, per source and reason (the console shows them).
+    pub refusals: Arc<deliveries::DeliveryRefusals>,
+    /// The console's settings and sign-in limiter.
+    pub console: Arc<crate::console::ConsoleSettings>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).

@@ -27,6 +27,12 @@ pub(crate) fn router(
 ) -> Router {
     let (routes, openapi) = super::router().split_for_parts();
     let openapi = Arc::new(openapi);
+    // The console is not part of the API (nor of its document): its own routes and layers.
+    let routes = if config.console.enabled {
+        routes.merge(crate::console::router(&state))
+    } else {
+        routes
+    };
     routes
         .route(
             "/openapi.json",

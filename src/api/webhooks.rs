@@ -89,11 +89,18 @@ pub async fn receive_webhook(
     let Some(src) = live.sources.get(&source).cloned() else {
         return Err(ApiError::new(ProblemKind::UnknownSource));
     };
-    allowlist::check(&live, &src, &headers, &peer)?;
+    let refused = |reason: &'static str| {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        state.refusals.record(&source, reason, now_ms);
+    };
+    allowlist::check(&live, &src, &headers, &peer)
+        .inspect_err(|_| refused("address_not_allowed"))?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            refused("too_large");
             ApiError::new(ProblemKind::PayloadTooLarge)
         } else {
+            refused("unreadable_body");
             ApiError::with_detail(ProblemKind::MalformedPayload, "the body could not be read")
         }
     })?;
@@ -113,11 +120,13 @@ pub async fn receive_webhook(
             metrics::counter!(crate::prometheus::SIGNATURE_FAILURES,
                 "source" => source.clone(), "reason" => e.reason())
             .increment(1);
+            refused(e.reason());
             return Err(ApiError::new(ProblemKind::InvalidSignature));
         }
     }
     let parsed = crate::sources::parse(src.format, &headers, &body).map_err(|e| {
         tracing::debug!(webhook.source = %source, error = %e, "payload rejected");
+        refused("malformed_payload");
         ApiError::with_detail(ProblemKind::MalformedPayload, e.to_string())
     })?;
     // Set by the request-id layer (from the sender's header when valid, else a fresh UUID).

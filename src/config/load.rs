@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::raw::{
-    RawApi, RawDomo, RawLog, RawReconcile, RawRule, RawSecrets, RawServer, RawSource, RawStore,
-    RawToken, RawWorker, Text,
+    RawApi, RawConsole, RawDomo, RawLog, RawReconcile, RawRule, RawSecrets, RawServer, RawSource,
+    RawStore, RawToken, RawWorker, Text,
 };
 use super::types::*;
 
@@ -36,7 +36,7 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const TOP_LEVEL: [&str; 10] = [
+const TOP_LEVEL: [&str; 11] = [
     "server",
     "store",
     "domo",
@@ -47,6 +47,7 @@ const TOP_LEVEL: [&str; 10] = [
     "api",
     "reconcile",
     "secrets",
+    "console",
 ];
 
 /// Where the configuration comes from: the file's text (if any) and the environment.
@@ -259,6 +260,7 @@ impl Cx<'_> {
         let api: RawApi = self.section(t.get("api"), "api");
         let reconcile: RawReconcile = self.section(t.get("reconcile"), "reconcile");
         let secrets: RawSecrets = self.section(t.get("secrets"), "secrets");
+        let console: RawConsole = self.section(t.get("console"), "console");
         let raw_sources: Vec<Option<RawSource>> = self.list(t.get("sources"), "sources");
         let raw_rules: Vec<Option<RawRule>> = self.list(t.get("rules"), "rules");
         let tokens_value = toml::Value::Array(api.tokens);
@@ -321,6 +323,7 @@ impl Cx<'_> {
             ),
         };
         let reconcile = self.reconcile(reconcile);
+        let console = self.console(console);
         let log = LogConfig {
             format: log.format.unwrap_or(LogFormat::Compact),
             level: log.level.map_or_else(|| "info".to_owned(), |t| t.0),
@@ -356,6 +359,7 @@ impl Cx<'_> {
             api: ApiConfig { tokens },
             reconcile,
             secrets,
+            console,
             demo: false,
             file: None,
             text: None,

@@ -130,6 +130,15 @@ pub struct RawReconcile {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawConsole {
+    pub enabled: Option<bool>,
+    pub public_url: Option<Text>,
+    pub session_idle_secs: Option<u64>,
+    pub session_max_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawLog {
     pub format: Option<LogFormat>,
     pub level: Option<Text>,

@@ -2,12 +2,45 @@
 
 use super::load::Cx;
 use super::raw::{
-    RawDomo, RawHmac, RawReconcile, RawRule, RawSecretTable, RawSource, RawStore, RawTime,
-    RawToken, Text,
+    RawConsole, RawDomo, RawHmac, RawReconcile, RawRule, RawSecretTable, RawSource, RawStore,
+    RawTime, RawToken, Text,
 };
 use super::types::*;
 
 impl Cx<'_> {
+    pub(super) fn console(&mut self, c: RawConsole) -> ConsoleConfig {
+        let d = ConsoleConfig::default();
+        let public_url = c.public_url.and_then(|t| match url::Url::parse(t.0.trim()) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.path() == "/" && u.query().is_none() => Some(u),
+            _ => {
+                self.err(format!(
+                    "console.public_url: `{}` must be an origin such as https://sync.example.com (scheme, host, optional port; no path)",
+                    t.0
+                ));
+                None
+            }
+        });
+        let idle = self.positive(
+            c.session_idle_secs,
+            d.session_idle_secs,
+            "console.session_idle_secs",
+        );
+        let max = self.positive(
+            c.session_max_secs,
+            d.session_max_secs,
+            "console.session_max_secs",
+        );
+        if idle > max {
+            self.err("console.session_idle_secs: must not be longer than console.session_max_secs");
+        }
+        ConsoleConfig {
+            enabled: c.enabled.unwrap_or(d.enabled),
+            public_url,
+            session_idle_secs: idle,
+            session_max_secs: max,
+        }
+    }
+
     pub(super) fn reconcile(&mut self, r: RawReconcile) -> ReconcileConfig {
         let d = ReconcileConfig::default();
         let share = r.max_removal_share.unwrap_or(d.max_removal_share);

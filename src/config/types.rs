@@ -96,6 +96,8 @@ pub struct Config {
     pub reconcile: ReconcileConfig,
     /// `[secrets]`: how `file:` secrets are watched and expiry is announced.
     pub secrets: SecretsConfig,
+    /// `[console]`: the operators' pages at `/console`.
+    pub console: ConsoleConfig,
     /// True when no file was given: `serve` then adds a demo source and a demo rule.
     pub demo: bool,
     /// The file this was loaded from (`None` for text or defaults): what a reload re-reads.
@@ -404,6 +406,34 @@ impl Default for ReconcileConfig {
             max_removals: 50,
             max_removal_share: 0.25,
             interval_secs: 0,
+        }
+    }
+}
+
+/// `[console]`: the operators' pages at `/console` (sign in with an API token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleConfig {
+    /// `console.enabled`: serve the pages; default true (without `[[api.tokens]]` nobody can
+    /// sign in anyway).
+    pub enabled: bool,
+    /// `console.public_url`: the origin browsers use (`https://sync.example.com`), when a proxy
+    /// in front rewrites `Host`: POSTs must come from it, and an `https` URL makes the session
+    /// cookie `Secure` whatever the proxy says. Default: none (the request's own `Host`).
+    pub public_url: Option<url::Url>,
+    /// `console.session_idle_secs`: a session unused this long ends; default 1800 (30 min).
+    pub session_idle_secs: u64,
+    /// `console.session_max_secs`: a session ends this long after sign-in however much it is
+    /// used; default 28800 (8 h).
+    pub session_max_secs: u64,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            enabled: true,
+            public_url: None,
+            session_idle_secs: 1800,
+            session_max_secs: 28_800,
         }
     }
 }

@@ -58,6 +58,8 @@ pub struct Reloader {
     /// Sources the service added itself (the demo source): kept across reloads (a reload of a
     /// demo sees no sources of its own, as at start).
     added: Vec<crate::config::SourceConfig>,
+    /// API tokens the service added itself (the demo's admin token): kept across reloads.
+    added_tokens: Vec<crate::config::ApiToken>,
     /// The `file:` secrets of the configuration in place, as read.
     watched: Mutex<Vec<WatchedFile>>,
     /// Serialises reloads (a signal and an API call at once).
@@ -72,9 +74,16 @@ impl Reloader {
             file: config.file.clone(),
             text: config.text.clone(),
             added,
+            added_tokens: Vec::new(),
             watched: Mutex::new(config.watched.clone()),
             running: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// Keeps `tokens` (added by the service itself) in every reloaded configuration.
+    pub fn with_added_tokens(mut self, tokens: Vec<crate::config::ApiToken>) -> Self {
+        self.added_tokens = tokens;
+        self
     }
 
     /// The live snapshot.
@@ -108,6 +117,7 @@ impl Reloader {
         let result = match loaded {
             Ok(mut config) => {
                 config.sources.extend(self.added.iter().cloned());
+                config.api.tokens.extend(self.added_tokens.iter().cloned());
                 let snapshot = Snapshot::from_config(&config);
                 let done = Reloaded {
                     sources: snapshot.sources.len(),

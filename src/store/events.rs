@@ -37,6 +37,15 @@ pub struct EventFilter {
     pub received_from_ms: Option<i64>,
     /// Received before (unix ms).
     pub received_to_ms: Option<i64>,
+    /// The canonical type (or the sender's, for an ignored event).
+    pub event_type: Option<String>,
+    /// The sender's id for the event.
+    pub event_id: Option<String>,
+    /// The last error, exactly (a dead letter's reason).
+    pub last_error: Option<String>,
+    /// Leave out events that already have a replay that is not dead (queued, running or done):
+    /// what a bulk replay of dead letters should not replay twice.
+    pub not_replayed: bool,
 }
 
 const LIST: &str = "SELECT id, source, event_id, event_type, job_key, user_key, occurred_at, \
@@ -44,7 +53,18 @@ const LIST: &str = "SELECT id, source, event_id, event_type, job_key, user_key, 
      FROM events WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR source = $2) \
      AND ($3 IS NULL OR user_key = $3) AND ($4 IS NULL OR received_ms >= $4) \
      AND ($5 IS NULL OR received_ms < $5) AND ($6 IS NULL OR id < $6) \
+     AND ($8 IS NULL OR event_type = $8) AND ($9 IS NULL OR event_id = $9) \
+     AND ($10 IS NULL OR last_error = $10) AND ($11 = 0 OR NOT EXISTS \
+     (SELECT 1 FROM events r WHERE r.replay_of = events.id AND r.status <> 'dead')) \
      ORDER BY id DESC LIMIT $7";
+
+/// How many events match a filter (the same conditions as `LIST`, without the cursor).
+const COUNT: &str = "SELECT COUNT(*) FROM events WHERE ($1 IS NULL OR status = $1) \
+     AND ($2 IS NULL OR source = $2) AND ($3 IS NULL OR user_key = $3) \
+     AND ($4 IS NULL OR received_ms >= $4) AND ($5 IS NULL OR received_ms < $5) \
+     AND ($6 IS NULL OR event_type = $6) AND ($7 IS NULL OR event_id = $7) \
+     AND ($8 IS NULL OR last_error = $8) AND ($9 = 0 OR NOT EXISTS \
+     (SELECT 1 FROM events r WHERE r.replay_of = events.id AND r.status <> 'dead'))";
 
 const GET: &str = "SELECT id, source, event_id, event_type, job_key, user_key, occurred_at, \
      received_ms, payload, status, attempts, run_at_ms, last_error, replay_of, updated_ms \
@@ -94,9 +114,31 @@ impl Store {
                 .bind(filter.received_to_ms)
                 .bind(before)
                 .bind(limit)
+                .bind(&filter.event_type)
+                .bind(&filter.event_id)
+                .bind(&filter.last_error)
+                .bind(i64::from(filter.not_replayed))
                 .fetch_all(pool)
                 .await?;
             Ok(rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    /// How many events match `filter`.
+    pub async fn count_matching(&self, filter: &EventFilter) -> Result<i64, StoreError> {
+        on_read_pool!(self, pool, sql = COUNT => {
+            Ok(sqlx::query_scalar(sql)
+                .bind(&filter.status)
+                .bind(&filter.source)
+                .bind(&filter.user_key)
+                .bind(filter.received_from_ms)
+                .bind(filter.received_to_ms)
+                .bind(&filter.event_type)
+                .bind(&filter.event_id)
+                .bind(&filter.last_error)
+                .bind(i64::from(filter.not_replayed))
+                .fetch_one(pool)
+                .await?)
         })
     }
 

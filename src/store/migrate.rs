@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_reconcile.sql"),
     ),
+    (6, include_str!("../../migrations/sqlite/0006_console.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -27,6 +28,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         3,
         include_str!("../../migrations/postgres/0003_reconcile.sql"),
+    ),
+    (
+        6,
+        include_str!("../../migrations/postgres/0006_console.sql"),
     ),
 ];
 

@@ -5,12 +5,14 @@
 //! PostgreSQL's `$N` placeholder style; for SQLite they are rewritten to `?N` once and cached.
 //! The store never calls Domo and never reads the clock: callers pass `now`.
 
+mod console;
 mod events;
 mod finish;
 mod ingest;
 mod jobs;
 mod migrate;
 mod reconcile;
+mod sessions;
 mod stats;
 mod users;
 
@@ -27,11 +29,13 @@ use sqlx::sqlite::{
 
 use crate::config::StoreConfig;
 
+pub use console::{LastDelivery, ReasonGroup, RecentCall};
 pub use events::{EventFilter, EventRow};
 pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
+pub use sessions::SessionRow;
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
 
 /// A store error. `is_unavailable` tells the HTTP layer to answer 503.

@@ -45,6 +45,7 @@ async fn the_readme_demo_turns_a_signed_event_into_a_domo_group_with_a_member() 
     let addr = app.local_addr().expect("addr");
     let sim = app.sim_addr().expect("the built-in simulator runs");
     let (name, secret) = app.demo.clone().expect("demo source");
+    let token = app.demo_token.clone().expect("a demo admin token");
     let (stop, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -102,5 +103,25 @@ async fn the_readme_demo_turns_a_signed_event_into_a_domo_group_with_a_member() 
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+    // The demo's admin token opens the console, and the simulator names members by email.
+    let mut b = crate::console_helpers::Browser::at(&format!("http://{addr}"));
+    let resp = b.sign_in(token.expose()).await;
+    assert_eq!(resp.status(), 303);
+    let page = b.page("/console/reconcile", 200).await;
+    assert!(page.contains("demo-admin") && page.contains("Start a dry run"));
+    let state: SimState = client
+        .get(&state_url)
+        .send()
+        .await
+        .expect("state")
+        .json()
+        .await
+        .expect("state json");
+    let marketing = state.group_named("Marketing").expect("Marketing");
+    assert!(
+        marketing
+            .member_emails
+            .contains(&"ada@example.com".to_owned())
+    );
     let _ = stop.send(());
 }

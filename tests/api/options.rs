@@ -49,6 +49,8 @@ pub struct Options {
     pub store_url: Option<String>,
     /// Lines added to `[server]` (e.g. `trusted_proxies = [...]`).
     pub server_extra: String,
+    /// TOML appended to the generated config (whole sections: `[console]`, `[reconcile]`).
+    pub extra_toml: String,
     /// Write the config to `config.toml` in the app's folder and load it from there (so that
     /// a reload re-reads it), instead of parsing the text.
     pub config_file: bool,
@@ -73,6 +75,7 @@ impl Default for Options {
             header_read_timeout_ms: 10_000,
             store_url: None,
             server_extra: String::new(),
+            extra_toml: String::new(),
             config_file: false,
         }
     }
@@ -139,6 +142,8 @@ secrets = ["{CLERK_SECRET}"]
 {rules}
 
 {api_tokens}
+
+{extra_toml}
 "#,
         max_body = o.max_body_bytes,
         db = o
@@ -156,5 +161,6 @@ secrets = ["{CLERK_SECRET}"]
         rules = o.rules,
         server_extra = o.server_extra,
         api_tokens = api_tokens_toml(),
+        extra_toml = o.extra_toml,
     )
 }

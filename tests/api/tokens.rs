@@ -6,6 +6,8 @@ pub const TOKEN_ALL: &str = "dgs-test-token-all";
 pub const TOKEN_NO_READ: &str = "dgs-test-token-no-read";
 pub const TOKEN_NO_WRITE: &str = "dgs-test-token-no-write";
 pub const TOKEN_NO_ADMIN: &str = "dgs-test-token-no-admin";
+/// A token with the `read` scope alone (the console's read-only operator).
+pub const TOKEN_READ_ONLY: &str = "dgs-test-token-read-only";
 
 /// The token that has every scope but `scope`.
 pub fn token_without(scope: &str) -> &'static str {
@@ -25,6 +27,7 @@ pub fn api_tokens_toml() -> String {
         ("no-read", TOKEN_NO_READ, r#"["write", "admin"]"#),
         ("no-write", TOKEN_NO_WRITE, r#"["read", "admin"]"#),
         ("no-admin", TOKEN_NO_ADMIN, r#"["read", "write"]"#),
+        ("read-only", TOKEN_READ_ONLY, r#"["read"]"#),
     ]
     .iter()
     .map(|(name, token, scopes)| {

@@ -70,6 +70,16 @@ impl Shared {
                     active: g.active,
                     default: g.default,
                     members: g.members.iter().copied().collect(),
+                    member_emails: g
+                        .members
+                        .iter()
+                        .map(|id| {
+                            self.world
+                                .user(*id)
+                                .ok()
+                                .map_or_else(|| format!("(unknown user {id})"), |u| u.email.clone())
+                        })
+                        .collect(),
                 })
                 .collect(),
             users: self
@@ -136,6 +146,10 @@ pub struct SimGroup {
     pub default: bool,
     /// Member user ids, ascending.
     pub members: Vec<u64>,
+    /// The members' emails, in the order of `members`, so that a person reading the state
+    /// sees who is in the group.
+    #[serde(default)]
+    pub member_emails: Vec<String>,
 }
 
 /// A user as the state view shows it.

@@ -43,7 +43,8 @@ pub enum EventStatus {
 }
 
 impl EventStatus {
-    fn as_str(self) -> &'static str {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",
             Self::Running => "running",
@@ -255,6 +256,7 @@ pub async fn list_events(
             .filter(|e| !e.is_empty()),
         received_from_ms: q.received_after.map(|t| t.timestamp_millis()),
         received_to_ms: q.received_before.map(|t| t.timestamp_millis()),
+        ..EventFilter::default()
     };
     Ok(Json(
         page(&state, &filter, q.limit, q.cursor.as_deref()).await?,
@@ -271,6 +273,12 @@ pub async fn get_event(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<EventDetail>, ApiError> {
+    Ok(Json(event_detail(&state, id).await?))
+}
+
+/// One event with its Domo calls and replays (the API's `GET /api/v1/events/{id}` and the
+/// console's event page).
+pub(crate) async fn event_detail(state: &AppState, id: i64) -> Result<EventDetail, ApiError> {
     let row =
         state.store.get_event(id).await?.ok_or_else(|| {
             ApiError::with_detail(ProblemKind::NotFound, format!("no event {id}"))
@@ -281,12 +289,12 @@ pub async fn get_event(
         .payload
         .as_deref()
         .and_then(|p| serde_json::from_str(p).ok());
-    Ok(Json(EventDetail {
+    Ok(EventDetail {
         event: view(row),
         payload,
         operations: operations.into_iter().map(operation).collect(),
         replays,
-    }))
+    })
 }
 
 /// Replay a dead or finished event.
@@ -306,6 +314,11 @@ pub async fn replay_event(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<(StatusCode, Json<EventView>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(replay(&state, id).await?)))
+}
+
+/// Replays event `id` (see [`replay_event`]): the API's and the console's replay.
+pub(crate) async fn replay(state: &AppState, id: i64) -> Result<EventView, ApiError> {
     let row =
         state.store.get_event(id).await?.ok_or_else(|| {
             ApiError::with_detail(ProblemKind::NotFound, format!("no event {id}"))
@@ -344,6 +357,6 @@ pub async fn replay_event(
         .get_event(pk)
         .await?
         .ok_or_else(|| ApiError::new(ProblemKind::Internal))?;
-    tracing::info!(event = id, replay = pk, "api: event replayed");
-    Ok((StatusCode::ACCEPTED, Json(view(replay))))
+    tracing::info!(event = id, replay = pk, "event replayed");
+    Ok(view(replay))
 }

@@ -5,7 +5,7 @@
 pub mod dead_letters;
 pub mod events;
 pub mod groups;
-mod paging;
+pub(crate) mod paging;
 pub mod plan;
 pub mod reconcile;
 pub mod sources;

@@ -48,13 +48,23 @@ pub async fn explain_user(
     ApiPath(email): ApiPath<String>,
     ApiQuery(q): ApiQuery<ExplainQuery>,
 ) -> Result<Json<Explanation>, ApiError> {
-    let email = crate::event::normalize_email(&email);
+    Ok(Json(
+        explain(&state, &email, q.live.unwrap_or(false)).await?,
+    ))
+}
+
+/// Explains one user (the API's explain and the console's user page); `live` reads Domo now.
+pub(crate) async fn explain(
+    state: &AppState,
+    email: &str,
+    live: bool,
+) -> Result<Explanation, ApiError> {
+    let email = crate::event::normalize_email(email);
     state
         .reconciler
-        .explain(&email, q.live.unwrap_or(false))
+        .explain(&email, live)
         .await
         .map_err(failed)?
-        .map(Json)
         .ok_or_else(|| ApiError::with_detail(ProblemKind::NotFound, format!("no user {email}")))
 }
 
@@ -118,12 +128,20 @@ pub async fn start_run(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<StartRun>,
 ) -> Result<(StatusCode, Json<RunReport>), ApiError> {
-    let report = state
+    let by = format!("api:{}", auth.token_name);
+    Ok((
+        StatusCode::CREATED,
+        Json(start(&state, &by, req.apply).await?),
+    ))
+}
+
+/// Starts a run for `by` (the API's and the console's).
+pub(crate) async fn start(state: &AppState, by: &str, apply: bool) -> Result<RunReport, ApiError> {
+    state
         .reconciler
-        .run(&format!("api:{}", auth.token_name), req.apply, &|_| {})
+        .run(by, apply, &|_| {})
         .await
-        .map_err(failed)?;
-    Ok((StatusCode::CREATED, Json(report)))
+        .map_err(failed)
 }
 
 /// List reconcile runs, newest first, each with its plan and the state of its repairs.
@@ -174,6 +192,13 @@ pub async fn approve_run(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<RunReport>, ApiError> {
+    let by = format!("api:{}", auth.token_name);
+    Ok(Json(approve(&state, id, &by).await?))
+}
+
+/// Approves held run `id` for `by` (the API's and the console's): 404 when there is no such
+/// run, 409 when it is not held.
+pub(crate) async fn approve(state: &AppState, id: i64, by: &str) -> Result<RunReport, ApiError> {
     let Some(run) = state.reconciler.report(id).await? else {
         return Err(ApiError::with_detail(
             ProblemKind::NotFound,
@@ -186,13 +211,8 @@ pub async fn approve_run(
             format!("run {id} is `{}`, not `held`", run.status),
         ));
     }
-    match state
-        .reconciler
-        .approve(id, &format!("api:{}", auth.token_name))
-        .await
-        .map_err(failed)?
-    {
-        Some(r) => Ok(Json(r)),
+    match state.reconciler.approve(id, by).await.map_err(failed)? {
+        Some(r) => Ok(r),
         None => Err(ApiError::with_detail(
             ProblemKind::Conflict,
             format!("run {id} is no longer held"),

@@ -57,7 +57,13 @@ pub async fn list_sources(
     _auth: Auth<Read>,
     State(state): State<AppState>,
 ) -> Result<Json<SourceList>, ApiError> {
-    let live = state.live.load();
+    Ok(Json(SourceList {
+        sources: source_views(&state.live.load()),
+    }))
+}
+
+/// The configured sources as the API lists them, by name (never a secret).
+pub(crate) fn source_views(live: &crate::reload::Snapshot) -> Vec<SourceView> {
     let mut sources: Vec<SourceView> = live
         .sources
         .values()
@@ -71,5 +77,5 @@ pub async fn list_sources(
         })
         .collect();
     sources.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(Json(SourceList { sources }))
+    sources
 }

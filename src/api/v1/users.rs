@@ -125,7 +125,13 @@ pub async fn get_user(
     State(state): State<AppState>,
     ApiPath(email): ApiPath<String>,
 ) -> Result<Json<UserView>, ApiError> {
-    let key = email_path(&email)?;
+    Ok(Json(user_view(&state, &email).await?))
+}
+
+/// One user as the service sees them (the API's `GET /api/v1/users/{email}` and the console's
+/// user page).
+pub(crate) async fn user_view(state: &AppState, email: &str) -> Result<UserView, ApiError> {
+    let key = email_path(email)?;
     let not_found = || {
         ApiError::with_detail(
             ProblemKind::NotFound,
@@ -139,7 +145,7 @@ pub async fn get_user(
     })?;
     let memberships = state.store.memberships(&key).await?;
     let profile = us.profile().map(|p| p.value.clone()).unwrap_or_default();
-    Ok(Json(UserView {
+    Ok(UserView {
         email: key,
         name: profile.name,
         idp_id: profile.id,
@@ -171,7 +177,7 @@ pub async fn get_user(
             .timestamp_millis_opt(row.updated_ms)
             .single()
             .unwrap_or_default(),
-    }))
+    })
 }
 
 /// Onboard (or update) a user by email: queues a `user.onboarded` event stamped now.

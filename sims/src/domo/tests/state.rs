@@ -60,6 +60,10 @@ async fn calls_are_counted_per_route_template_with_ok_separately() {
     let ops = state.group_named("Ops").expect("Ops");
     assert!(ops.active && !ops.default);
     assert!(ops.members.contains(&user));
+    // The state a person reads names the members by email too, in the order of the ids.
+    let at = ops.members.iter().position(|m| *m == user).expect("member");
+    assert_eq!(ops.member_emails.len(), ops.members.len());
+    assert_eq!(ops.member_emails[at], "user2@example.com");
 
     let log: Vec<crate::domo::RequestRecord> = serde_json::from_value(
         sim.control(Method::GET, "/_sim/requests", None, StatusCode::OK)
