@@ -139,6 +139,7 @@ impl Application {
             domo_ready,
             rules: worker.rules.clone(),
             reconciler: reconciler.clone(),
+            public_url: config.server.public_url.clone(),
         });
         let router = crate::api::stack::router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
