@@ -180,6 +180,10 @@ pub fn normalize(kind: ResourceKind, raw: &Value) -> Result<Map<String, Value>, 
             Resolved::ReadOnly | Resolved::Unknown => {}
         }
     }
+    // A group's members are rows of their own (`members.rs`), never stored attributes.
+    if kind == ResourceKind::Group {
+        out.remove("members");
+    }
     out.retain(|_, v| !matches!(v, Value::Object(m) if m.is_empty()));
     for a in kind.core().attrs.iter().filter(|a| a.required) {
         if !out.contains_key(a.name) {

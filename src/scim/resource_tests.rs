@@ -61,6 +61,15 @@ fn user_name_policy_required_not_blank_no_outer_whitespace() {
     let ok = normalize(ResourceKind::User, &json!({"userName": "Ada Lovelace"})).expect("valid");
     assert_eq!(ok["userName"], "Ada Lovelace");
     assert!(normalize(ResourceKind::Group, &json!({"displayName": "Sales "})).is_err());
+    let g = normalize(
+        ResourceKind::Group,
+        &json!({"displayName": "Sales", "members": [{"value": "u"}]}),
+    )
+    .expect("valid");
+    assert!(
+        g.get("members").is_none(),
+        "members are rows of their own, never attributes"
+    );
 }
 
 #[test]

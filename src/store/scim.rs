@@ -121,10 +121,13 @@ macro_rules! on_tx {
 pub(super) use on_tx;
 
 impl Store {
-    /// Opens a write transaction for the SCIM view (SQLite: on the writer connection).
+    /// Opens a write transaction for the SCIM view. SQLite: on the writer connection, and
+    /// `BEGIN IMMEDIATE`: a transaction that reads before it writes must hold the write lock
+    /// from the start, or another process that wrote meanwhile makes its first write fail at
+    /// once (`SQLITE_BUSY_SNAPSHOT`) instead of waiting.
     pub async fn scim_begin(&self) -> Result<ScimTx, StoreError> {
         Ok(match self {
-            Store::Sqlite(s) => ScimTx::Sqlite(s.write.begin().await?),
+            Store::Sqlite(s) => ScimTx::Sqlite(s.write.begin_with("BEGIN IMMEDIATE").await?),
             Store::Postgres(p) => ScimTx::Postgres(p.pool.begin().await?),
         })
     }
