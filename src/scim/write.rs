@@ -12,6 +12,11 @@ use super::resource::{ResourceKind, normalize};
 use super::{ScimContext, ScimError};
 use crate::store::{IngestItem, ScimTx, ScimUserRow, StoreError};
 
+/// How a write computes the new attributes from the stored ones (PUT: ignores them; PATCH:
+/// applies its operations); a refusal rolls the transaction back.
+pub(super) type Change<'a> =
+    dyn Fn(&Map<String, Value>) -> Result<Map<String, Value>, ScimError> + Sync + 'a;
+
 /// A transaction's outcome: the answer, or a refusal (rolled back); `Err` when the store failed.
 pub(super) type Attempt<T> = Result<Result<T, ScimError>, StoreError>;
 
@@ -194,11 +199,7 @@ impl ScimContext<'_> {
         with_retries!(self.update_user_once(id, &change))
     }
 
-    async fn update_user_once(
-        &self,
-        id: &str,
-        change: &(dyn Fn(&Map<String, Value>) -> Result<Map<String, Value>, ScimError> + Sync),
-    ) -> Attempt<Value> {
+    async fn update_user_once(&self, id: &str, change: &Change<'_>) -> Attempt<Value> {
         let mut tx = self.store.scim_begin().await?;
         let Some(old) = tx.lock_user(self.source, id).await? else {
             refuse!(ScimError::not_found(format!("no User with id {id}")));

@@ -10,7 +10,7 @@ use super::members::{self, Member, MemberOp};
 use super::patch;
 use super::render::{Meta, render};
 use super::resource::{ResourceKind, normalize};
-use super::write::{Attempt, attrs_of, now_ms, refuse, to_json, with_retries};
+use super::write::{Attempt, Change, attrs_of, now_ms, refuse, to_json, with_retries};
 use super::{ScimContext, ScimError};
 use crate::store::{ScimGroupRow, ScimTx, StoreError};
 
@@ -154,7 +154,7 @@ impl ScimContext<'_> {
     async fn update_group_once(
         &self,
         id: &str,
-        change: &(dyn Fn(&Map<String, Value>) -> Result<Map<String, Value>, ScimError> + Sync),
+        change: &Change<'_>,
         ops: &[MemberOp],
     ) -> Attempt<(ScimGroupRow, Map<String, Value>)> {
         let mut tx = self.store.scim_begin().await?;
