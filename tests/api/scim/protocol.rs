@@ -451,3 +451,64 @@ async fn scim_requests_are_counted_by_operation_and_status() {
     );
     assert!(!metrics.contains(r#"source="nobody""#));
 }
+
+#[tokio::test]
+async fn a_scim_token_rotates_with_a_reload() {
+    let app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        scim: true,
+        config_file: true,
+        ..crate::helpers::Options::default()
+    })
+    .await;
+    let path = app.dir().join("config.toml");
+    let old_digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        SCIM_TOKEN.as_bytes(),
+    ));
+    let new_token = "the-next-scim-token";
+    let new_digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(new_token.as_bytes()));
+    let users = app.url("/scim/scim/v2/Users");
+    let status = |token: &'static str| {
+        let (client, users) = (app.client.clone(), users.clone());
+        async move {
+            client
+                .get(users)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("sent")
+                .status()
+                .as_u16()
+        }
+    };
+    // Both digests live (rotation), then the old one dropped: no restart.
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(
+        &path,
+        text.replace(
+            &format!("\"{old_digest}\""),
+            &format!("\"{old_digest}\", \"{new_digest}\""),
+        ),
+    )
+    .expect("write");
+    let reload = app
+        .api(Method::POST, "/api/v1/admin/reload")
+        .send()
+        .await
+        .expect("reload");
+    assert_eq!(reload.status(), 200);
+    assert_eq!(
+        (status(SCIM_TOKEN).await, status(new_token).await),
+        (200, 200)
+    );
+    std::fs::write(&path, text.replace(&old_digest, &new_digest)).expect("write");
+    let reload = app
+        .api(Method::POST, "/api/v1/admin/reload")
+        .send()
+        .await
+        .expect("reload");
+    assert_eq!(reload.status(), 200);
+    assert_eq!(
+        (status(SCIM_TOKEN).await, status(new_token).await),
+        (401, 200)
+    );
+}
