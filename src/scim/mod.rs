@@ -14,15 +14,19 @@
 
 pub mod discovery;
 mod error;
+mod evaluate;
 pub mod events;
 pub mod filter;
+mod hints;
 pub mod members;
 pub mod patch;
+mod patch_elements;
 pub mod path;
 pub mod read;
 pub mod render;
 pub mod resource;
 pub mod schema;
+mod schema_meta;
 mod write;
 mod write_groups;
 

@@ -7,6 +7,7 @@
 mod entra;
 mod okta;
 mod protocol;
+mod queries;
 mod replicas;
 mod view;
 
