@@ -157,6 +157,7 @@ impl Application {
             reconciler: reconciler.clone(),
             refusals: Arc::default(),
             console: crate::console::ConsoleSettings::from_config(&config),
+            public_url: config.server.public_url.clone(),
         });
         let router = crate::api::stack::router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)

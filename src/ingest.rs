@@ -12,7 +12,7 @@ use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::event::{CanonicalEvent, EventType};
 use crate::sources::Parsed;
-use crate::store::{IngestItem, IngestOutcome, IngestSession, Store, StoreError};
+use crate::store::{IngestItem, IngestOutcome, IngestSession, ScimTx, Store, StoreError};
 
 /// Why events could not be stored: the HTTP layer answers 503.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -104,6 +104,37 @@ impl Ingestor {
             .map_err(|_| IngestError("the committer has stopped".into()))?;
         rx.await
             .map_err(|_| IngestError("the committer has stopped".into()))?
+    }
+}
+
+impl Ingestor {
+    /// The inbox for writers that keep rows of their own beside the events (the SCIM view):
+    /// stores `items` in `tx`, the writer's open transaction, and commits both at once. The
+    /// caller answers only after this returns (ack means durable), and a failure leaves
+    /// neither. Dedup, job keys and per-user order are the inbox's, as for every input; the
+    /// workers are woken and the events counted as for a webhook.
+    pub async fn commit_with(
+        &self,
+        source: &str,
+        mut tx: ScimTx,
+        items: Vec<IngestItem>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let types: Vec<&'static str> = items
+            .iter()
+            .map(|i| crate::prometheus::type_label(&i.event_type))
+            .collect();
+        let now = chrono::Utc::now().timestamp_millis();
+        let outcomes = if items.is_empty() {
+            Vec::new()
+        } else {
+            tx.insert_events(source, &items, now).await?
+        };
+        tx.commit().await?;
+        if !outcomes.is_empty() {
+            self.notify.notify_waiters();
+            crate::prometheus::record_ingest(source, &types, &outcomes);
+        }
+        Ok(outcomes)
     }
 }
 

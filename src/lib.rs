@@ -4,7 +4,8 @@
 //! to the `store` (group commit) before the 202. The `worker` claims stored events per user,
 //! folds them into the user's `state`, derives the desired groups through the `rules`, `plan`s
 //! the difference and applies it with the `domo` client. `sources` map each sender's payloads
-//! to the canonical `event`; `signature` verifies each sender's scheme;
+//! to the canonical `event`; `signature` verifies each sender's scheme; `scim` is the SCIM 2.0
+//! front door (its view of users and groups, and the events its writes cause);
 //! `prometheus` owns the metrics and `/metrics`. The simulators of Domo and the providers live
 //! in their own crate (`sims/`), which the binary uses for its demo and `*-sim` subcommands.
 
@@ -23,6 +24,7 @@ pub mod prometheus;
 pub mod reconcile;
 pub mod reload;
 pub mod rules;
+pub mod scim;
 pub mod signature;
 pub mod sources;
 pub mod state;

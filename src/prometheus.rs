@@ -74,6 +74,9 @@ pub const CONSOLE_SIGN_INS: &str = "dgs_console_sign_ins_total";
 /// Console actions, by `action` (replay, bulk_replay, approve, reconcile_dry_run,
 /// reconcile_apply, sign_out, post) and `result` (ok, failed, refused).
 pub const CONSOLE_ACTIONS: &str = "dgs_console_actions_total";
+/// SCIM requests, by `source` (a configured SCIM source, else `unknown`), `operation`
+/// (`create_user`, `patch_group`, `list_users`, `schemas`, …, `other`) and `status`.
+pub const SCIM_REQUESTS: &str = "dgs_scim_requests_total";
 
 /// Label for requests that matched no route.
 const UNMATCHED: &str = "unmatched";
@@ -150,6 +153,10 @@ fn describe() {
         "When a secret or token stops verifying (its not_after, unix time)"
     );
     describe_counter!(EVENTS, "Events by source, type and outcome");
+    describe_counter!(
+        SCIM_REQUESTS,
+        "SCIM requests by source, operation and status"
+    );
     describe_counter!(DEAD_LETTERS, "Events dead-lettered");
     describe_counter!(JOB_ATTEMPTS, "Jobs claimed by a worker (attempts)");
     describe_counter!(
@@ -287,6 +294,12 @@ pub fn record_ingest(source: &str, types: &[&'static str], outcomes: &[IngestOut
         counter!(EVENTS, "source" => source.to_owned(), "type" => *kind, "outcome" => outcome)
             .increment(1);
     }
+}
+
+/// Counts one SCIM request.
+pub fn record_scim(source: String, operation: &'static str, status: u16) {
+    counter!(SCIM_REQUESTS, "source" => source, "operation" => operation, "status" => status.to_string())
+        .increment(1);
 }
 
 /// Counts a job's outcome for each of its events: `(source, type)` pairs.

@@ -62,18 +62,29 @@ pub struct Auth<S: Scope> {
 /// (unix seconds; outside its `not_before`/`not_after` it is unknown). Every hash is
 /// compared, in constant time.
 pub fn find_token<'a>(tokens: &'a [ApiToken], presented: &str, now: i64) -> Option<&'a ApiToken> {
+    let position = matching_digest(presented, tokens.iter().map(|t| (t.sha256, t.live_at(now))))?;
+    tokens.get(position)
+}
+
+/// The position of the candidate (SHA-256 digest, live) whose digest is that of `presented`
+/// and that is live. Every digest is compared, in constant time, with no early exit, so the
+/// answer time does not say which came close. Shared by API tokens and SCIM sources.
+pub fn matching_digest(
+    presented: &str,
+    candidates: impl IntoIterator<Item = ([u8; 32], bool)>,
+) -> Option<usize> {
     let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
     let mut found = None;
-    for t in tokens {
-        if bool::from(t.sha256.ct_eq(&digest)) && t.live_at(now) {
-            found = Some(t);
+    for (i, (candidate, live)) in candidates.into_iter().enumerate() {
+        if bool::from(candidate.ct_eq(&digest)) && live {
+            found = Some(i);
         }
     }
     found
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-fn bearer(parts: &Parts) -> Option<&str> {
+pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();

@@ -68,6 +68,15 @@ impl Modify for SecuritySchemes {
             .build();
         bearer.bearer_format = None;
         components.add_security_scheme(super::auth::BEARER, SecurityScheme::Http(bearer));
+        let mut scim = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some(
+                "SCIM sources: the long-lived token entered in the IdP (Entra's Secret Token, \
+                 Okta's API token); the source's `secrets` hold its SHA-256 in hex.",
+            ))
+            .build();
+        scim.bearer_format = None;
+        components.add_security_scheme("scim", SecurityScheme::Http(scim));
         for (name, header, description) in WEBHOOK_SCHEMES {
             components.add_security_scheme(
                 *name,

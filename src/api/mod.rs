@@ -7,6 +7,7 @@ pub mod auth;
 pub mod deliveries;
 mod doc;
 pub mod health;
+pub mod scim;
 pub mod serve;
 pub(crate) mod stack;
 pub mod v1;
@@ -60,6 +61,8 @@ pub struct SharedState {
     pub refusals: Arc<deliveries::DeliveryRefusals>,
     /// The console's settings and sign-in limiter.
     pub console: Arc<crate::console::ConsoleSettings>,
+    /// `server.public_url`: the origin SCIM's `meta.location` uses (else the request's Host).
+    pub public_url: Option<url::Url>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).
@@ -92,6 +95,7 @@ pub mod futures_like {
         (name = "sources", description = "Configured webhook sources"),
         (name = "reconcile", description = "Compare Domo with the desired membership and repair the drift"),
         (name = "admin", description = "Operating the service: reload the configuration"),
+        (name = "scim", description = "SCIM 2.0 (RFC 7643/7644) for `scim` sources: Users, Groups and discovery, as Entra ID, Okta, OneLogin and JumpCloud provision them. Answers are `application/scim+json`; errors are SCIM errors, not problem documents"),
         (name = "health", description = "Liveness and readiness")
     ),
     modifiers(&SecuritySchemes)
@@ -110,6 +114,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .merge(v1::router())
         .merge(admin::router())
+        .merge(scim::router())
 }
 
 /// The OpenAPI document the service publishes.

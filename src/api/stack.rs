@@ -45,7 +45,7 @@ pub(crate) fn router(
             utoipa_swagger_ui::Config::from("/openapi.json"),
         ))
         .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
-        .with_state(state)
+        .with_state(state.clone())
         .merge(
             Router::new()
                 .route("/metrics", get(crate::prometheus::render))
@@ -55,6 +55,11 @@ pub(crate) fn router(
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.server.request_timeout_secs),
+        ))
+        // Outside the timeout, so that a 408 under /scim is a SCIM error too.
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            super::scim::scim_layer,
         ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {

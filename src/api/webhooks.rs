@@ -86,7 +86,13 @@ pub async fn receive_webhook(
 ) -> Result<Response, ApiError> {
     // One snapshot for the whole request: a reload meanwhile does not change its outcome.
     let live = state.live.load();
-    let Some(src) = live.sources.get(&source).cloned() else {
+    // A SCIM source takes SCIM requests at /scim/{source}/v2, not webhooks.
+    let Some(src) = live
+        .sources
+        .get(&source)
+        .filter(|s| s.scheme != Scheme::Scim)
+        .cloned()
+    else {
         return Err(ApiError::new(ProblemKind::UnknownSource));
     };
     let refused = |reason: &'static str| {

@@ -225,6 +225,29 @@ impl Cx<'_> {
         })
     }
 
+    /// `server.public_url`: an http(s) origin, no path, query or fragment.
+    fn public_url(&mut self, raw: Option<&Text>) -> Option<url::Url> {
+        let text = raw?.0.trim();
+        match url::Url::parse(text) {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.host().is_some()
+                    && u.path().trim_end_matches('/').is_empty()
+                    && u.query().is_none()
+                    && u.fragment().is_none() =>
+            {
+                Some(u)
+            }
+            _ => {
+                self.err(format!(
+                    "server.public_url: `{text}` must be the http(s) origin clients use, e.g. \
+                     https://dgs.example.com (no path)"
+                ));
+                None
+            }
+        }
+    }
+
     pub(super) fn positive(&mut self, v: Option<u64>, default: u64, path: &str) -> u64 {
         match v {
             Some(0) => {
@@ -287,6 +310,7 @@ impl Cx<'_> {
             shutdown_timeout_secs: server.shutdown_timeout_secs.unwrap_or(25),
             trusted_proxies: self.cidrs(server.trusted_proxies, "server.trusted_proxies"),
             client_ip_header: server.client_ip_header.unwrap_or_default(),
+            public_url: self.public_url(server.public_url.as_ref()),
         };
         let d = SecretsConfig::default();
         let secrets = SecretsConfig {

@@ -41,6 +41,7 @@ pub struct RawServer {
     pub shutdown_timeout_secs: Option<u64>,
     pub trusted_proxies: Option<Vec<Text>>,
     pub client_ip_header: Option<ClientIpHeader>,
+    pub public_url: Option<Text>,
 }
 
 /// A point in time as written: a TOML datetime (`2026-12-01T00:00:00Z`) or an RFC 3339 string.

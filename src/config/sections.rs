@@ -229,6 +229,12 @@ impl Cx<'_> {
                 "{path}.header: only used with scheme = \"okta\"; remove it"
             ));
         }
+        if (s.format == Format::Scim) != (s.scheme == Scheme::Scim) {
+            self.err(format!(
+                "{path}: a SCIM source needs both format = \"scim\" and scheme = \"scim\" \
+                 (it is served at /scim/{name}/v2; its secrets are the SHA-256 of the IdP's tokens)"
+            ));
+        }
         let tolerance_secs = s
             .tolerance_secs
             .unwrap_or_else(|| crate::signature::default_tolerance_secs(s.scheme));

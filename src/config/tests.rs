@@ -309,3 +309,33 @@ fn the_header_read_timeout_has_a_default_an_override_and_must_be_positive() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_scim_source_pairs_format_and_scheme_and_holds_token_digests() {
+    const DIGEST: &str = "60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752";
+    let source = |format: &str, scheme: &str, secret: &str| {
+        format!(
+            "[server]\npublic_url = \"https://dgs.example.com\"\n[[sources]]\nname = \"entra\"\n\
+             format = \"{format}\"\nscheme = \"{scheme}\"\nsecrets = [\"{secret}\"]\n"
+        )
+    };
+    let c = parse(Some(&source("scim", "scim", DIGEST)), &[]).expect("valid");
+    assert_eq!(
+        (c.sources[0].format, c.sources[0].scheme),
+        (Format::Scim, Scheme::Scim)
+    );
+    assert_eq!(
+        c.server.public_url.as_ref().map(url::Url::as_str),
+        Some("https://dgs.example.com/")
+    );
+    let problems = |toml: String| parse(Some(&toml), &[]).expect_err("refused").0.join("\n");
+    assert!(problems(source("scim", "github", "s")).contains("needs both format"));
+    assert!(problems(source("canonical", "scim", DIGEST)).contains("needs both format"));
+    let e = problems(source("scim", "scim", "the-token-itself"));
+    assert!(
+        e.contains("SHA-256") && !e.contains("the-token-itself"),
+        "{e}"
+    );
+    let e = problems("[server]\npublic_url = \"https://dgs.example.com/base\"\n".to_owned());
+    assert!(e.contains("server.public_url"), "{e}");
+}

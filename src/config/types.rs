@@ -160,6 +160,10 @@ pub struct ServerConfig {
     /// `server.client_ip_header`: which header those proxies write, `x-forwarded-for`
     /// (default) or `forwarded` (RFC 7239). Only that one is read.
     pub client_ip_header: ClientIpHeader,
+    /// `server.public_url`: the origin clients reach the service at (`https://dgs.example.com`),
+    /// for the absolute URLs SCIM answers carry (`meta.location`, `Location`); default none:
+    /// `http://` + the request's `Host`.
+    pub public_url: Option<url::Url>,
 }
 
 /// `server.client_ip_header`
@@ -274,6 +278,8 @@ pub enum Format {
     Okta,
     Clerk,
     Bamboohr,
+    /// A SCIM 2.0 source: served at `/scim/{name}/v2`, not at `/webhooks/{name}`.
+    Scim,
 }
 
 /// The signature schemes (`sources[].scheme`).
@@ -288,6 +294,8 @@ pub enum Scheme {
     Bamboohr,
     Okta,
     Hmac,
+    /// SCIM bearer tokens: `secrets` are the SHA-256 (hex) of the tokens the IdP sends.
+    Scim,
 }
 
 /// `sources[].hmac.algorithm`

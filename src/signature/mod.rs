@@ -72,6 +72,10 @@ pub fn verify_matched(
         Scheme::Bamboohr => bamboohr::verify(source, headers, body, now),
         Scheme::Okta => okta::verify(source, headers, now),
         Scheme::Hmac => generic::verify(source, headers, body, now),
+        // SCIM sources take bearer tokens at /scim/{source}/v2, never signed webhooks.
+        Scheme::Scim => Err(SignatureError::Misconfigured(
+            "a SCIM source does not receive webhooks",
+        )),
     }
 }
 
@@ -113,6 +117,9 @@ pub fn sign(
         Scheme::Bamboohr => bamboohr::sign(secret, body, now),
         Scheme::Okta => Ok(okta::sign(source, secret)),
         Scheme::Hmac => generic::sign(source, secret, body, now, msg_id),
+        Scheme::Scim => Err(SignatureError::Misconfigured(
+            "a SCIM source does not sign webhooks",
+        )),
     }
 }
 
@@ -163,6 +170,13 @@ fn scheme_checks(scheme: Scheme, secret: &Secret) -> Result<(), String> {
     let value = secret.expose();
     match scheme {
         Scheme::StandardWebhooks | Scheme::Svix => standard::key(secret).map(|_| ()),
+        Scheme::Scim if !(value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())) => {
+            Err(
+                "a SCIM source's secret is the SHA-256 of the bearer token the IdP sends, as 64 \
+                 hex characters (printf %s \"$TOKEN\" | sha256sum), never the token"
+                    .into(),
+            )
+        }
         Scheme::Okta if value.bytes().any(|b| b.is_ascii_control()) => Err(
             "the secret contains control characters and cannot be sent as a header; use \
                  the exact header value configured in Okta"
@@ -173,7 +187,8 @@ fn scheme_checks(scheme: Scheme, secret: &Secret) -> Result<(), String> {
         | Scheme::Workos
         | Scheme::Bamboohr
         | Scheme::Okta
-        | Scheme::Hmac => Ok(()),
+        | Scheme::Hmac
+        | Scheme::Scim => Ok(()),
     }
 }
 
@@ -192,6 +207,7 @@ pub fn default_tolerance_secs(scheme: Scheme) -> u64 {
         | Scheme::Stripe
         | Scheme::Bamboohr
         | Scheme::Okta
-        | Scheme::Hmac => 300,
+        | Scheme::Hmac
+        | Scheme::Scim => 300,
     }
 }

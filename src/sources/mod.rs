@@ -106,6 +106,13 @@ pub fn parse(
         Format::Okta => okta::parse(&value)?,
         Format::Clerk => vec![clerk::parse(headers, &value)?],
         Format::Bamboohr => bamboohr::parse(&value)?,
+        // SCIM requests are resources, not events: `crate::scim` maps them.
+        Format::Scim => {
+            return Err(AdapterError::Invalid {
+                at: "body".into(),
+                problem: "a SCIM source is served at /scim/{source}/v2".into(),
+            });
+        }
     };
     if items.is_empty() {
         return Err(AdapterError::NoEvents);

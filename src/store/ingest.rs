@@ -156,33 +156,104 @@ impl Store {
 
 impl IngestSession {
     /// `Store::ingest` on this session's connection.
-    ///
-    /// The rows go in with a few multi-row inserts rather than one statement per event: on
-    /// SQLite each statement is a round trip to the database thread, and that hand-off, not
-    /// the insert itself, was most of the cost of a batch.
     pub async fn ingest(
         &mut self,
         requests: &[(&str, &[IngestItem])],
         now_ms: i64,
     ) -> Result<Vec<Vec<IngestOutcome>>, StoreError> {
-        // Insert in (source, event id) order, whatever the request order: concurrent batches
-        // (PostgreSQL runs several committers, and replicas) that share event ids then wait
-        // for each other's unique-index entries in one order and cannot deadlock.
-        let mut order: Vec<(usize, usize)> = requests
-            .iter()
-            .enumerate()
-            .flat_map(|(r, (_, items))| (0..items.len()).map(move |i| (r, i)))
-            .collect();
-        order.sort_by(|&(ra, ia), &(rb, ib)| {
-            (requests[ra].0, &requests[ra].1[ia].event_id)
-                .cmp(&(requests[rb].0, &requests[rb].1[ib].event_id))
-                .then((ra, ia).cmp(&(rb, ib)))
-        });
-        // (source, event id) → row id, for the rows stored by this transaction.
-        let mut stored: HashMap<(String, String), i64> = HashMap::with_capacity(order.len());
-        macro_rules! bind_rows {
-            ($q:ident, $rows:expr) => {
-                for &(r, i) in $rows {
+        match self {
+            IngestSession::Sqlite(conn) => {
+                let mut tx = conn.begin().await?;
+                let out = insert_sqlite(&mut tx, requests, now_ms).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+            IngestSession::Postgres(conn) => {
+                let mut tx = conn.begin().await?;
+                let out = insert_postgres(&mut tx, requests, now_ms).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// The rows of `requests` in (source, event id) order, whatever the request order: concurrent
+/// batches (PostgreSQL runs several committers, and replicas) that share event ids then wait
+/// for each other's unique-index entries in one order and cannot deadlock.
+fn insert_order(requests: &[(&str, &[IngestItem])]) -> Vec<(usize, usize)> {
+    let mut order: Vec<(usize, usize)> = requests
+        .iter()
+        .enumerate()
+        .flat_map(|(r, (_, items))| (0..items.len()).map(move |i| (r, i)))
+        .collect();
+    order.sort_by(|&(ra, ia), &(rb, ib)| {
+        (requests[ra].0, &requests[ra].1[ia].event_id)
+            .cmp(&(requests[rb].0, &requests[rb].1[ib].event_id))
+            .then((ra, ia).cmp(&(rb, ib)))
+    });
+    order
+}
+
+/// The outcome of every item, given the rows the inserts stored (by source and event id).
+fn outcomes(
+    requests: &[(&str, &[IngestItem])],
+    order: &[(usize, usize)],
+    mut stored: HashMap<(String, String), i64>,
+) -> Vec<Vec<IngestOutcome>> {
+    // The first occurrence of a key in insert order got the row; later ones are duplicates.
+    let mut pks: Vec<Vec<Option<i64>>> = requests
+        .iter()
+        .map(|(_, items)| vec![None; items.len()])
+        .collect();
+    for &(r, i) in order {
+        let key = (requests[r].0.to_owned(), requests[r].1[i].event_id.clone());
+        pks[r][i] = stored.remove(&key);
+    }
+    requests
+        .iter()
+        .zip(pks)
+        .map(|((_, items), pks)| {
+            items
+                .iter()
+                .zip(pks)
+                .map(|(it, pk)| {
+                    let status = match (pk, it.job_key.is_some()) {
+                        (None, _) => IngestStatus::Duplicate,
+                        (Some(_), true) => IngestStatus::Queued,
+                        (Some(_), false) => IngestStatus::Ignored,
+                    };
+                    IngestOutcome {
+                        event_id: it.event_id.clone(),
+                        status,
+                        pk,
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Defines the inbox insert for one backend: the rows of several requests on an open
+/// transaction, with a few multi-row inserts rather than one statement per event (on SQLite
+/// each statement is a round trip to the database thread, and that hand-off, not the insert
+/// itself, was most of the cost of a batch). Nothing is committed here.
+macro_rules! define_insert {
+    ($name:ident, $conn:ty, $sql:expr) => {
+        pub(crate) async fn $name(
+            conn: &mut $conn,
+            requests: &[(&str, &[IngestItem])],
+            now_ms: i64,
+        ) -> Result<Vec<Vec<IngestOutcome>>, StoreError> {
+            let order = insert_order(requests);
+            // (source, event id) → row id, for the rows stored by this transaction.
+            let mut stored: HashMap<(String, String), i64> = HashMap::with_capacity(order.len());
+            let mut rest = order.as_slice();
+            for size in chunk_sizes(order.len()) {
+                let (chunk, tail) = rest.split_at(size);
+                rest = tail;
+                let mut q = sqlx::query($sql(insert_sql(size))).bind(now_ms);
+                for &(r, i) in chunk {
                     let (source, items) = requests[r];
                     let it = &items[i];
                     let status = if it.job_key.is_some() {
@@ -190,7 +261,7 @@ impl IngestSession {
                     } else {
                         "ignored"
                     };
-                    $q = $q
+                    q = q
                         .bind(source)
                         .bind(&it.event_id)
                         .bind(&it.event_type)
@@ -202,69 +273,19 @@ impl IngestSession {
                         .bind(it.replay_of)
                         .bind(&it.request_id);
                 }
-            };
-        }
-        macro_rules! keep_stored {
-            ($rows:expr) => {
-                for row in $rows {
+                for row in q.fetch_all(&mut *conn).await? {
                     stored.insert(
                         (row.try_get("source")?, row.try_get("event_id")?),
                         row.try_get("id")?,
                     );
                 }
-            };
+            }
+            Ok(outcomes(requests, &order, stored))
         }
-        macro_rules! insert_chunks {
-            ($conn:ident, $sql:expr) => {{
-                let mut tx = $conn.begin().await?;
-                let mut rest = order.as_slice();
-                for size in chunk_sizes(order.len()) {
-                    let (chunk, tail) = rest.split_at(size);
-                    rest = tail;
-                    let mut q = sqlx::query($sql(insert_sql(size))).bind(now_ms);
-                    bind_rows!(q, chunk);
-                    keep_stored!(q.fetch_all(&mut *tx).await?);
-                }
-                tx.commit().await?;
-            }};
-        }
-        match self {
-            IngestSession::Sqlite(conn) => insert_chunks!(conn, super::sqlite_sql),
-            IngestSession::Postgres(conn) => insert_chunks!(conn, std::convert::identity),
-        }
-        // The first occurrence of a key in insert order got the row; later ones are duplicates.
-        let mut pks: Vec<Vec<Option<i64>>> = requests
-            .iter()
-            .map(|(_, items)| vec![None; items.len()])
-            .collect();
-        for &(r, i) in &order {
-            let key = (requests[r].0.to_owned(), requests[r].1[i].event_id.clone());
-            pks[r][i] = stored.remove(&key);
-        }
-        Ok(requests
-            .iter()
-            .zip(pks)
-            .map(|((_, items), pks)| {
-                items
-                    .iter()
-                    .zip(pks)
-                    .map(|(it, pk)| {
-                        let status = match (pk, it.job_key.is_some()) {
-                            (None, _) => IngestStatus::Duplicate,
-                            (Some(_), true) => IngestStatus::Queued,
-                            (Some(_), false) => IngestStatus::Ignored,
-                        };
-                        IngestOutcome {
-                            event_id: it.event_id.clone(),
-                            status,
-                            pk,
-                        }
-                    })
-                    .collect()
-            })
-            .collect())
-    }
+    };
 }
+define_insert!(insert_sqlite, sqlx::SqliteConnection, super::sqlite_sql);
+define_insert!(insert_postgres, sqlx::PgConnection, std::convert::identity);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_reconcile.sql"),
     ),
     (6, include_str!("../../migrations/sqlite/0006_console.sql")),
+    (7, include_str!("../../migrations/sqlite/0007_scim.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -33,6 +34,7 @@ const POSTGRES: &[(i64, &str)] = &[
         6,
         include_str!("../../migrations/postgres/0006_console.sql"),
     ),
+    (7, include_str!("../../migrations/postgres/0007_scim.sql")),
 ];
 
 /// Arbitrary constant key for `pg_advisory_lock` while migrating.

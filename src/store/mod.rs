@@ -13,6 +13,9 @@ mod jobs;
 mod migrate;
 mod reconcile;
 mod sessions;
+mod scim;
+mod scim_groups;
+mod scim_read;
 mod stats;
 mod users;
 
@@ -36,6 +39,8 @@ pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
 pub use sessions::SessionRow;
+pub use scim::{ScimGroupRow, ScimMemberRow, ScimTx, ScimUserRow};
+pub use scim_read::{Page, ScimLookup};
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
 
 /// A store error. `is_unavailable` tells the HTTP layer to answer 503.

@@ -37,6 +37,7 @@ mod resilience;
 mod robustness;
 mod rotation;
 mod scale;
+mod scim;
 mod secrets;
 mod shutdown;
 mod sim_helpers;

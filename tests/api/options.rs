@@ -54,6 +54,8 @@ pub struct Options {
     /// Write the config to `config.toml` in the app's folder and load it from there (so that
     /// a reload re-reads it), instead of parsing the text.
     pub config_file: bool,
+    /// Add the SCIM source `scim` (bearer `crate::scim::SCIM_TOKEN`).
+    pub scim: bool,
 }
 
 impl Default for Options {
@@ -77,6 +79,7 @@ impl Default for Options {
             server_extra: String::new(),
             extra_toml: String::new(),
             config_file: false,
+            scim: false,
         }
     }
 }
@@ -139,12 +142,19 @@ format = "clerk"
 scheme = "svix"
 secrets = ["{CLERK_SECRET}"]
 
+{scim}
+
 {rules}
 
 {api_tokens}
 
 {extra_toml}
 "#,
+        scim = if o.scim {
+            crate::scim::source_toml("scim")
+        } else {
+            String::new()
+        },
         max_body = o.max_body_bytes,
         db = o
             .store_url

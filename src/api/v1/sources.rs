@@ -69,7 +69,11 @@ pub(crate) fn source_views(live: &crate::reload::Snapshot) -> Vec<SourceView> {
         .values()
         .map(|s| SourceView {
             name: s.name.clone(),
-            path: format!("/webhooks/{}", s.name),
+            path: if s.format == crate::config::Format::Scim {
+                format!("/scim/{}/v2", s.name)
+            } else {
+                format!("/webhooks/{}", s.name)
+            },
             format: wire_name(&s.format),
             scheme: wire_name(&s.scheme),
             tolerance_secs: s.tolerance_secs,
