@@ -133,7 +133,6 @@ pub struct RawReconcile {
 #[serde(deny_unknown_fields)]
 pub struct RawConsole {
     pub enabled: Option<bool>,
-    pub public_url: Option<Text>,
     pub session_idle_secs: Option<u64>,
     pub session_max_secs: Option<u64>,
 }

@@ -10,16 +10,6 @@ use super::types::*;
 impl Cx<'_> {
     pub(super) fn console(&mut self, c: RawConsole) -> ConsoleConfig {
         let d = ConsoleConfig::default();
-        let public_url = c.public_url.and_then(|t| match url::Url::parse(t.0.trim()) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.path() == "/" && u.query().is_none() => Some(u),
-            _ => {
-                self.err(format!(
-                    "console.public_url: `{}` must be an origin such as https://sync.example.com (scheme, host, optional port; no path)",
-                    t.0
-                ));
-                None
-            }
-        });
         let idle = self.positive(
             c.session_idle_secs,
             d.session_idle_secs,
@@ -35,7 +25,6 @@ impl Cx<'_> {
         }
         ConsoleConfig {
             enabled: c.enabled.unwrap_or(d.enabled),
-            public_url,
             session_idle_secs: idle,
             session_max_secs: max,
         }

@@ -424,10 +424,6 @@ pub struct ConsoleConfig {
     /// `console.enabled`: serve the pages; default true (without `[[api.tokens]]` nobody can
     /// sign in anyway).
     pub enabled: bool,
-    /// `console.public_url`: the origin browsers use (`https://sync.example.com`), when a proxy
-    /// in front rewrites `Host`: POSTs must come from it, and an `https` URL makes the session
-    /// cookie `Secure` whatever the proxy says. Default: none (the request's own `Host`).
-    pub public_url: Option<url::Url>,
     /// `console.session_idle_secs`: a session unused this long ends; default 1800 (30 min).
     pub session_idle_secs: u64,
     /// `console.session_max_secs`: a session ends this long after sign-in however much it is
@@ -439,7 +435,6 @@ impl Default for ConsoleConfig {
     fn default() -> Self {
         ConsoleConfig {
             enabled: true,
-            public_url: None,
             session_idle_secs: 1800,
             session_max_secs: 28_800,
         }

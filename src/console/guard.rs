@@ -65,7 +65,7 @@ pub async fn same_origin_posts(
         text(h, "sec-fetch-site"),
         text(h, header::ORIGIN.as_str()),
         text(h, header::HOST.as_str()),
-        state.console.config.public_url.as_ref(),
+        state.public_url.as_ref(),
     );
     if ok {
         next.run(req).await

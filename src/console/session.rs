@@ -4,7 +4,7 @@
 //! Sign-in takes an API token through a form (never a URL), checks it as the API does, and
 //! opens a server-side session: a random 256-bit id goes to the browser in an HttpOnly,
 //! SameSite=Strict cookie, and only the id's SHA-256 is stored. Over HTTPS (directly, or
-//! through a trusted proxy that says so, or with an `https` `console.public_url`) the cookie
+//! through a trusted proxy that says so, or with an `https` `server.public_url`) the cookie
 //! is `Secure` and `__Host-` prefixed, and only that name is read. Every request re-reads the
 //! session row and the live token: an expired session, or one whose token a reload removed or
 //! replaced, sends the browser back to the form. The CSRF token of a session is derived from
@@ -58,8 +58,6 @@ impl Facts {
                 .collect()
         };
         let public_https = state
-            .console
-            .config
             .public_url
             .as_ref()
             .is_some_and(|u| u.scheme() == "https");

@@ -12,10 +12,10 @@ mod ingest;
 mod jobs;
 mod migrate;
 mod reconcile;
-mod sessions;
 mod scim;
 mod scim_groups;
 mod scim_read;
+mod sessions;
 mod stats;
 mod users;
 
@@ -38,9 +38,9 @@ pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
-pub use sessions::SessionRow;
 pub use scim::{ScimGroupRow, ScimMemberRow, ScimTx, ScimUserRow};
 pub use scim_read::{Page, ScimLookup};
+pub use sessions::SessionRow;
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
 
 /// A store error. `is_unavailable` tells the HTTP layer to answer 503.
