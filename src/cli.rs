@@ -172,6 +172,7 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
                 header: "Authorization".into(),
                 hmac: None,
                 allow_ips: Vec::new(),
+                pull: None,
             };
             (src, secret)
         }

@@ -5,7 +5,8 @@
 //! folds them into the user's `state`, derives the desired groups through the `rules`, `plan`s
 //! the difference and applies it with the `domo` client. `sources` map each sender's payloads
 //! to the canonical `event`; `signature` verifies each sender's scheme;
-//! `prometheus` owns the metrics and `/metrics`. The simulators of Domo and the providers live
+//! `prometheus` owns the metrics and `/metrics`. `pull` reads the providers' own APIs (missed
+//! events, the directory pass) into the same inbox. The simulators of Domo and the providers live
 //! in their own crate (`sims/`), which the binary uses for its demo and `*-sim` subcommands.
 
 pub mod api;
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod net;
 pub mod plan;
 pub mod prometheus;
+pub mod pull;
 pub mod reconcile;
 pub mod reload;
 pub mod rules;

@@ -55,6 +55,8 @@ pub struct SharedState {
     pub rules: Arc<RuleSet>,
     /// Reconcile runs (admin API).
     pub reconciler: Arc<crate::reconcile::Reconciler>,
+    /// The sources' pulls (status and "pull now").
+    pub pulls: Option<Arc<crate::pull::Pulls>>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).
@@ -84,7 +86,7 @@ pub mod futures_like {
         (name = "users", description = "Users as the service sees them; onboard, offboard, memberships"),
         (name = "groups", description = "Managed Domo groups"),
         (name = "plan", description = "What an event would do, without doing it"),
-        (name = "sources", description = "Configured webhook sources"),
+        (name = "sources", description = "Configured sources: their webhooks and their pulls"),
         (name = "reconcile", description = "Compare Domo with the desired membership and repair the drift"),
         (name = "admin", description = "Operating the service: reload the configuration"),
         (name = "health", description = "Liveness and readiness")

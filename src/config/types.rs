@@ -272,6 +272,8 @@ pub enum Format {
     Okta,
     Clerk,
     Bamboohr,
+    /// Microsoft Entra ID: no signed lifecycle webhooks; pull only (`scheme = "none"`).
+    Entra,
 }
 
 /// The signature schemes (`sources[].scheme`).
@@ -286,6 +288,9 @@ pub enum Scheme {
     Bamboohr,
     Okta,
     Hmac,
+    /// `none`: the source has no webhook; it only pulls (`[sources.pull]`).
+    #[serde(rename = "none")]
+    PullOnly,
 }
 
 /// `sources[].hmac.algorithm`
@@ -337,7 +342,8 @@ pub struct HmacProfile {
     pub id_header: Option<String>,
 }
 
-/// One `[[sources]]` entry: an endpoint `POST /webhooks/{name}`.
+/// One `[[sources]]` entry: an endpoint `POST /webhooks/{name}` (unless its scheme is `none`),
+/// and optionally a pull of the provider's API (`[sources.pull]`).
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     /// `name`: the path segment; letters, digits, `-` and `_`.
@@ -358,6 +364,8 @@ pub struct SourceConfig {
     pub hmac: Option<HmacProfile>,
     /// `allow_ips`: CIDRs the client address must be in; empty = any address.
     pub allow_ips: Vec<crate::net::Cidr>,
+    /// `pull`: read the provider's API too (missed events and the directory pass).
+    pub pull: Option<super::PullConfig>,
 }
 
 /// What a rule matches (`rules[].when`).

@@ -72,6 +72,9 @@ pub fn verify_matched(
         Scheme::Bamboohr => bamboohr::verify(source, headers, body, now),
         Scheme::Okta => okta::verify(source, headers, now),
         Scheme::Hmac => generic::verify(source, headers, body, now),
+        Scheme::PullOnly => Err(SignatureError::Misconfigured(
+            "the source has no webhook (scheme \"none\")",
+        )),
     }
 }
 
@@ -113,6 +116,9 @@ pub fn sign(
         Scheme::Bamboohr => bamboohr::sign(secret, body, now),
         Scheme::Okta => Ok(okta::sign(source, secret)),
         Scheme::Hmac => generic::sign(source, secret, body, now, msg_id),
+        Scheme::PullOnly => Err(SignatureError::Misconfigured(
+            "the source has no webhook (scheme \"none\")",
+        )),
     }
 }
 
@@ -174,6 +180,9 @@ fn scheme_checks(scheme: Scheme, secret: &Secret) -> Result<(), String> {
         | Scheme::Bamboohr
         | Scheme::Okta
         | Scheme::Hmac => Ok(()),
+        Scheme::PullOnly => {
+            Err("scheme \"none\" has no webhook and takes no secret; remove it".into())
+        }
     }
 }
 
@@ -192,6 +201,7 @@ pub fn default_tolerance_secs(scheme: Scheme) -> u64 {
         | Scheme::Stripe
         | Scheme::Bamboohr
         | Scheme::Okta
-        | Scheme::Hmac => 300,
+        | Scheme::Hmac
+        | Scheme::PullOnly => 300,
     }
 }

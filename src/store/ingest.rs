@@ -165,6 +165,35 @@ impl IngestSession {
         requests: &[(&str, &[IngestItem])],
         now_ms: i64,
     ) -> Result<Vec<Vec<IngestOutcome>>, StoreError> {
+        self.ingest_with(requests, now_ms, None)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("an unfenced ingest was fenced off".into()))
+    }
+
+    /// Stores a page of pulled events of `source` and advances its cursor in the SAME
+    /// transaction: a crash then re-reads the page (its events come back as duplicates) and
+    /// never skips it. The write counts only while `fence` (the source's pull lease) is held
+    /// by its owner; otherwise nothing is written and the answer is `None`.
+    pub async fn ingest_pulled(
+        &mut self,
+        source: &str,
+        items: &[IngestItem],
+        cursor: &super::pull::CursorWrite,
+        fence: &super::pull::Fence,
+        now_ms: i64,
+    ) -> Result<Option<Vec<IngestOutcome>>, StoreError> {
+        let out = self
+            .ingest_with(&[(source, items)], now_ms, Some((source, cursor, fence)))
+            .await?;
+        Ok(out.map(|mut o| o.pop().unwrap_or_default()))
+    }
+
+    async fn ingest_with(
+        &mut self,
+        requests: &[(&str, &[IngestItem])],
+        now_ms: i64,
+        cursor: Option<(&str, &super::pull::CursorWrite, &super::pull::Fence)>,
+    ) -> Result<Option<Vec<Vec<IngestOutcome>>>, StoreError> {
         // Insert in (source, event id) order, whatever the request order: concurrent batches
         // (PostgreSQL runs several committers, and replicas) that share event ids then wait
         // for each other's unique-index entries in one order and cannot deadlock.
@@ -225,6 +254,23 @@ impl IngestSession {
                     bind_rows!(q, chunk);
                     keep_stored!(q.fetch_all(&mut *tx).await?);
                 }
+                if let Some((source, cw, fence)) = cursor {
+                    let n = sqlx::query($sql(super::pull::CURSOR_UPDATE))
+                        .bind(source)
+                        .bind(&cw.cursor)
+                        .bind(now_ms)
+                        .bind(cw.newest_us)
+                        .bind(cw.read)
+                        .bind(&fence.lease)
+                        .bind(&fence.owner)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                }
                 tx.commit().await?;
             }};
         }
@@ -241,28 +287,30 @@ impl IngestSession {
             let key = (requests[r].0.to_owned(), requests[r].1[i].event_id.clone());
             pks[r][i] = stored.remove(&key);
         }
-        Ok(requests
-            .iter()
-            .zip(pks)
-            .map(|((_, items), pks)| {
-                items
-                    .iter()
-                    .zip(pks)
-                    .map(|(it, pk)| {
-                        let status = match (pk, it.job_key.is_some()) {
-                            (None, _) => IngestStatus::Duplicate,
-                            (Some(_), true) => IngestStatus::Queued,
-                            (Some(_), false) => IngestStatus::Ignored,
-                        };
-                        IngestOutcome {
-                            event_id: it.event_id.clone(),
-                            status,
-                            pk,
-                        }
-                    })
-                    .collect()
-            })
-            .collect())
+        Ok(Some(
+            requests
+                .iter()
+                .zip(pks)
+                .map(|((_, items), pks)| {
+                    items
+                        .iter()
+                        .zip(pks)
+                        .map(|(it, pk)| {
+                            let status = match (pk, it.job_key.is_some()) {
+                                (None, _) => IngestStatus::Duplicate,
+                                (Some(_), true) => IngestStatus::Queued,
+                                (Some(_), false) => IngestStatus::Ignored,
+                            };
+                            IngestOutcome {
+                                event_id: it.event_id.clone(),
+                                status,
+                                pk,
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+        ))
     }
 }
 
