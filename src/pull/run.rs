@@ -3,7 +3,7 @@
 //! due times, and in the metrics. Shared by the poller, `POST /api/v1/sources/{name}/pull` and
 //! `domo-group-sync pull`.
 //!
-//! The lease (`pull:<source>`, 60 s, renewed every 20 s while the run lasts) lets one run at a
+//! The lease (`pull:<source>`, 30 s, renewed every 10 s while the run lasts) lets one run at a
 //! time across replicas; every write of a run is fenced by it, so a run that lost it (a
 //! stalled process) writes nothing more.
 
@@ -24,10 +24,11 @@ use super::connector::{Connector, Progress, PullError};
 use super::events::EventsReport;
 use super::{Pulls, lease_name};
 
-/// How long a pull lease lasts without renewal.
-const LEASE_TTL: Duration = Duration::from_secs(60);
+/// How long a pull lease lasts without renewal: a replica that dies mid-run holds up the
+/// source's pulls this long at most.
+const LEASE_TTL: Duration = Duration::from_secs(30);
 /// How long `run_now` waits for a run in progress elsewhere to end.
-const WAIT_FOR_LEASE: Duration = Duration::from_secs(10);
+const WAIT_FOR_LEASE: Duration = Duration::from_secs(5);
 /// Longest wait between failed runs.
 const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 

@@ -52,6 +52,11 @@ pub struct Options {
     /// Write the config to `config.toml` in the app's folder and load it from there (so that
     /// a reload re-reads it), instead of parsing the text.
     pub config_file: bool,
+    /// The body of the `okta` source's `[sources.pull]` table (without the header); none by
+    /// default.
+    pub okta_pull: Option<String>,
+    /// TOML appended at the end of the config (a `[reconcile]` table, more `[[sources]]`).
+    pub extra_toml: String,
 }
 
 impl Default for Options {
@@ -74,6 +79,8 @@ impl Default for Options {
             store_url: None,
             server_extra: String::new(),
             config_file: false,
+            okta_pull: None,
+            extra_toml: String::new(),
         }
     }
 }
@@ -129,6 +136,7 @@ name = "okta"
 format = "okta"
 scheme = "okta"
 secrets = ["{OKTA_SECRET}"]
+{okta_pull}
 
 [[sources]]
 name = "clerk"
@@ -139,6 +147,8 @@ secrets = ["{CLERK_SECRET}"]
 {rules}
 
 {api_tokens}
+
+{extra_toml}
 "#,
         max_body = o.max_body_bytes,
         db = o
@@ -156,5 +166,10 @@ secrets = ["{CLERK_SECRET}"]
         rules = o.rules,
         server_extra = o.server_extra,
         api_tokens = api_tokens_toml(),
+        okta_pull = o
+            .okta_pull
+            .as_deref()
+            .map_or_else(String::new, |body| format!("[sources.pull]\n{body}\n")),
+        extra_toml = o.extra_toml,
     )
 }

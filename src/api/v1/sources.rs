@@ -114,9 +114,10 @@ pub struct PullQuery {
 /// Run a source's pull now: the events its webhooks may have missed, and with `full=true` a
 /// directory pass.
 ///
-/// The pull runs inside the request, under the source's lease (one run at a time across
-/// replicas: a run in progress is waited for a few seconds, then 409). What it finds is
-/// queued like any event and applied by the workers. A directory pass is recorded as a
+/// The pull runs while the request waits, under the source's lease (one run at a time across
+/// replicas: a run in progress is waited for a few seconds, then 409); a run that outlasts
+/// `server.request_timeout_secs` is answered 408 but goes on, and its outcome shows in
+/// `GET /api/v1/sources`. What it finds is queued like any event and applied by the workers. A directory pass is recorded as a
 /// reconcile run scoped to the source (`directory`); one over the removal caps is `held`
 /// until approved. A provider failure is answered 200 with `ok: false` and the `error`.
 #[utoipa::path(post, path = "/api/v1/sources/{name}/pull", tag = "sources",
@@ -139,10 +140,15 @@ pub async fn run_pull(
         ));
     };
     let started_by = format!("api:{}", auth.token_name);
-    match pulls
-        .run_now(&name, q.full.unwrap_or(false), &started_by, &|_| {})
-        .await
-    {
+    // In a task of its own: a run that outlasts the request (answered 408 by the timeout
+    // layer) is not cut off half-way; its outcome shows in GET /api/v1/sources.
+    let (pulls, source, full) = (pulls.clone(), name.clone(), q.full.unwrap_or(false));
+    let run = tokio::spawn(async move { pulls.run_now(&source, full, &started_by, &|_| {}).await });
+    let outcome = run.await.map_err(|e| {
+        tracing::error!(error = %e, "the pull task failed");
+        ApiError::new(ProblemKind::Internal)
+    })?;
+    match outcome {
         Ok(report) => Ok(Json(report)),
         Err(RunNowError::NotFound(_)) => Err(ApiError::with_detail(
             ProblemKind::NotFound,
