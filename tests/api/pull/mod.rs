@@ -6,6 +6,7 @@ mod crash;
 mod cursor;
 mod directory;
 mod events;
+mod limits;
 mod okta_sim;
 mod ops;
 
