@@ -57,9 +57,11 @@ fn wire_name<T: Serialize>(v: &T) -> String {
     }
 }
 
-/// List the configured sources: name, format, scheme, tolerance (never secrets), and for a
-/// source that pulls, the state of its pull (cursor age, lag, last success, last error,
-/// events pulled, next run, the directory pass).
+/// List the configured sources and the state of their pulls.
+///
+/// Each source's name, format, scheme and tolerance (never a secret nor a credential), and
+/// for a source that pulls, its pull: cursor age, lag, last success, last error, events
+/// pulled, next run, the directory pass, and whether a run is in progress.
 #[utoipa::path(get, path = "/api/v1/sources", tag = "sources",
     security(("bearer" = ["read"])),
     responses((status = 200, description = "The sources", body = SourceList), CommonErrors))]
@@ -111,9 +113,10 @@ pub struct PullQuery {
     pub full: Option<bool>,
 }
 
-/// Run a source's pull now: the events its webhooks may have missed, and with `full=true` a
-/// directory pass.
+/// Run a source's pull now (with `full=true`, a directory pass too).
 ///
+/// The events its webhooks may have missed are pulled, and with `full=true` the directory is
+/// listed and compared with the service's state.
 /// The pull runs while the request waits, under the source's lease (one run at a time across
 /// replicas: a run in progress is waited for a few seconds, then 409); a run that outlasts
 /// `server.request_timeout_secs` is answered 408 but goes on, and its outcome shows in
