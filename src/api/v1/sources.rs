@@ -40,7 +40,8 @@ pub struct SourceView {
     pub tolerance_secs: u64,
     /// How many secrets are configured (rotation); the secrets are never shown.
     pub secret_count: usize,
-    /// The pull of the provider's API, when the source has `[sources.pull]`.
+    /// The pull of the provider's API, when the source has `[sources.pull]` (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pull: Option<PullStatus>,
 }
 
