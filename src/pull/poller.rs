@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Pulls;
-use super::run::Due;
+use super::run::{Due, next_due};
 use crate::store::StoreError;
 
 /// How often the supervisor looks for sources added or removed by a reload.
@@ -88,8 +88,13 @@ impl Pulls {
             return Ok(SUPERVISE_EVERY);
         };
         let now = Utc::now().timestamp_millis();
-        self.store.ensure_pull_state(source, now).await?;
-        let state = self.store.pull_state(source).await?.unwrap_or_default();
+        let state = match self.store.pull_state(source).await? {
+            Some(s) => s,
+            None => {
+                self.store.ensure_pull_state(source, now).await?;
+                self.store.pull_state(source).await?.unwrap_or_default()
+            }
+        };
         let due = Due::of(&state, &pull, now);
         let held = if due.any() {
             self.try_lease(source).await?
@@ -117,11 +122,10 @@ impl Pulls {
         }
         let state = self.store.pull_state(source).await?.unwrap_or_default();
         let now = Utc::now().timestamp_millis();
+        let (events, directory) = next_due(&state, &pull);
         let next = [
-            (pull.interval_secs > 0)
-                .then_some(state.next_run_ms)
-                .flatten(),
-            state.next_directory_ms,
+            (pull.interval_secs > 0).then_some(events).flatten(),
+            directory,
         ]
         .into_iter()
         .flatten()

@@ -74,9 +74,10 @@ pub(super) struct Due {
 impl Due {
     /// What the schedule in `state` says is due at `now_ms`.
     pub(super) fn of(state: &PullStateRow, pull: &PullConfig, now_ms: i64) -> Due {
+        let (events, directory) = next_due(state, pull);
         Due {
-            events: pull.interval_secs > 0 && state.next_run_ms.is_none_or(|t| t <= now_ms),
-            directory: match state.next_directory_ms {
+            events: pull.interval_secs > 0 && events.is_none_or(|t| t <= now_ms),
+            directory: match directory {
                 Some(t) => t <= now_ms,
                 None => pull.directory_interval_secs > 0,
             },
@@ -86,6 +87,27 @@ impl Due {
     pub(super) fn any(self) -> bool {
         self.events || self.directory
     }
+}
+
+/// When the next event pull and directory pass are due: as stored, but never later than one
+/// interval after the last run (a reload that shortened the interval takes effect at once),
+/// except after failures, whose backoff stands.
+pub(super) fn next_due(state: &PullStateRow, pull: &PullConfig) -> (Option<i64>, Option<i64>) {
+    let sooner = |stored: Option<i64>, last: Option<i64>, interval: u64| match (stored, last) {
+        (Some(s), Some(l)) if interval > 0 => Some(s.min(l.saturating_add(secs_ms(interval)))),
+        (s, _) => s,
+    };
+    let events = if state.failures == 0 {
+        sooner(state.next_run_ms, state.last_run_ms, pull.interval_secs)
+    } else {
+        state.next_run_ms
+    };
+    let directory = sooner(
+        state.next_directory_ms,
+        state.last_directory_ms,
+        pull.directory_interval_secs,
+    );
+    (events, directory)
 }
 
 /// A held pull lease; released when dropped.
@@ -460,5 +482,19 @@ mod tests {
             },
             "a pass asked for (after a reset) runs even with the interval off"
         );
+        // Run at 0 with a 1-hour interval; reloaded with 10 s: due at 10 s, not in an hour.
+        let hourly = PullStateRow {
+            last_run_ms: Some(0),
+            next_run_ms: Some(3_600_000),
+            ..PullStateRow::default()
+        };
+        assert!(!Due::of(&hourly, &pull(10, 0), 9_000).events);
+        assert!(Due::of(&hourly, &pull(10, 0), 10_000).events);
+        // After a failure the backoff stands.
+        let failed = PullStateRow {
+            failures: 2,
+            ..hourly
+        };
+        assert!(!Due::of(&failed, &pull(10, 0), 10_000).events);
     }
 }
