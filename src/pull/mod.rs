@@ -21,10 +21,12 @@ pub mod directory;
 pub mod events;
 pub mod http;
 pub mod jwt;
+mod lease;
 pub mod okta;
 mod poller;
 mod registry;
 pub mod run;
+mod schedule;
 pub mod status;
 
 use std::collections::{BTreeSet, HashMap};

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Pulls;
-use super::run::{Due, next_due};
+use super::schedule::{Due, next_due};
 use crate::store::StoreError;
 
 /// How often the supervisor looks for sources added or removed by a reload.

@@ -121,3 +121,5 @@ impl Connector for Okta {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_directory;
