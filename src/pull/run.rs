@@ -38,7 +38,7 @@ pub struct PullReport {
     /// False when the event pull or the directory pass failed (see `error`).
     pub ok: bool,
     pub error: Option<String>,
-    /// The event pull (absent when the source's `interval_secs` is 0).
+    /// The event pull (absent when the run only listed the directory).
     pub events: Option<EventsReport>,
     /// Things an operator should know (a cursor reset, unmappable events, an incomplete
     /// listing).
