@@ -178,7 +178,21 @@ impl Pulls {
             .store
             .insert_scoped_run(started_by, apply, Some(source), now)
             .await?;
-        let (drift, known) = self.survey(source, connector, progress).await?;
+        let (drift, known) = match self.survey(source, connector, progress).await {
+            Ok(found) => found,
+            Err(e) => {
+                let msg = e.to_string();
+                let now = Utc::now().timestamp_millis();
+                if let Err(f) = self
+                    .store
+                    .finish_run(id, "failed", None, Some(&msg), now)
+                    .await
+                {
+                    tracing::warn!(error = %f, run = id, "could not record the failed pass");
+                }
+                return Err(e);
+            }
+        };
         let removals = caps::removals(&known, &drift.events, &self.rules, &self.protected);
         let held = caps::over_cap(source, &removals, &self.limits);
         let plan = ReconcilePlan::directory_only(vec![drift], held);
