@@ -51,6 +51,7 @@ fn source(scheme: Scheme) -> SourceConfig {
         header: "Authorization".into(),
         hmac,
         allow_ips: Vec::new(),
+        pull: None,
     }
 }
 

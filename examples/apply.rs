@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
         header: "Authorization".into(),
         hmac: None,
         allow_ips: Vec::new(),
+        pull: None,
     };
     let client = reqwest::Client::new();
     let events: Vec<Value> = (0..args.groups)

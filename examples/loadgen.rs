@@ -75,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         header: "Authorization".into(),
         hmac: None,
         allow_ips: Vec::new(),
+        pull: None,
     };
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)

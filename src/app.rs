@@ -120,8 +120,9 @@ impl Application {
             config.store.max_batch,
             notify.clone(),
         );
-        let (worker, reconciler) = build_worker(&config, &store, &domo, notify).await?;
         let live = Arc::new(Live::new(Snapshot::from_config(&config)));
+        let (worker, reconciler) =
+            build_worker(&config, &store, &domo, notify, live.clone()).await?;
         let added: Vec<SourceConfig> = config
             .sources
             .iter()
@@ -158,6 +159,7 @@ impl Application {
             refusals: Arc::default(),
             console: crate::console::ConsoleSettings::from_config(&config),
             public_url: config.server.public_url.clone(),
+            pulls: reconciler.pulls.clone(),
         });
         let router = crate::api::stack::router(state, scrape, &config);
         let listener = TcpListener::bind(config.server.listen)
@@ -222,6 +224,9 @@ impl Application {
         if !self.reconcile_every.is_zero() {
             let (r, every, t) = (self.reconciler.clone(), self.reconcile_every, token.clone());
             tracker.spawn(crate::reconcile::schedule::run_every(r, every, t));
+        }
+        if let Some(pulls) = self.reconciler.pulls.clone() {
+            tracker.spawn(pulls.run(token.clone()));
         }
         tracker.spawn(self.worker.store.clone().checkpoint_loop(token.clone()));
         tracker.spawn(crate::reload::watch(
@@ -309,13 +314,14 @@ async fn reload_on_sighup(reloader: Arc<Reloader>, token: CancellationToken) {
     token.cancelled().await;
 }
 
-/// The workers and the reconciler over one store and Domo client (`serve` and the CLI's
-/// `reconcile` share this).
+/// The workers and the reconciler (with the pulls of every source, whose configuration
+/// `live` holds) over one store and Domo client (`serve` and the CLI's `reconcile` share this).
 pub async fn build_worker(
     config: &Config,
     store: &Store,
     domo: &DomoClient,
     notify: Arc<Notify>,
+    live: Arc<Live>,
 ) -> anyhow::Result<(Arc<Worker>, Arc<Reconciler>)> {
     let rules = Arc::new(
         RuleSet::compile(&config.rules)
@@ -356,6 +362,13 @@ pub async fn build_worker(
         },
         notify: notify.clone(),
     });
+    let pulls = crate::pull::Pulls::new(crate::pull::PullsSettings {
+        store: store.clone(),
+        live,
+        notify: notify.clone(),
+        rules: rules.clone(),
+        reconcile: config.reconcile.clone(),
+    });
     let reconciler = Arc::new(Reconciler {
         store: store.clone(),
         domo: domo.clone(),
@@ -363,6 +376,7 @@ pub async fn build_worker(
         directory,
         settings: config.reconcile.clone(),
         notify,
+        pulls: Some(pulls),
     });
     Ok((worker, reconciler))
 }
@@ -401,6 +415,7 @@ async fn add_demo_source(config: &mut Config, store: &Store) -> anyhow::Result<(
         header: "Authorization".to_owned(),
         hmac: None,
         allow_ips: Vec::new(),
+        pull: None,
     });
     if config.rules.is_empty() {
         config.rules.push(crate::config::RuleConfig {

@@ -179,6 +179,7 @@ pub fn sign(args: &SignArgs) -> anyhow::Result<()> {
                 header: "Authorization".into(),
                 hmac: None,
                 allow_ips: Vec::new(),
+                pull: None,
             };
             (src, secret)
         }

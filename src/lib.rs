@@ -7,6 +7,9 @@
 //! to the canonical `event`; `signature` verifies each sender's scheme; `scim` is the SCIM 2.0
 //! front door (its view of users and groups, and the events its writes cause);
 //! `prometheus` owns the metrics and `/metrics`. The simulators of Domo and the providers live
+//! to the canonical `event`; `signature` verifies each sender's scheme;
+//! `prometheus` owns the metrics and `/metrics`. `pull` reads the providers' own APIs (missed
+//! events, the directory pass) into the same inbox. The simulators of Domo and the providers live
 //! in their own crate (`sims/`), which the binary uses for its demo and `*-sim` subcommands.
 
 pub mod api;
@@ -21,6 +24,7 @@ pub mod ingest;
 pub mod net;
 pub mod plan;
 pub mod prometheus;
+pub mod pull;
 pub mod reconcile;
 pub mod reload;
 pub mod rules;

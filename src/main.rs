@@ -48,6 +48,19 @@ enum Command {
         #[arg(long, env = "DGS_CONFIG")]
         config: Option<PathBuf>,
     },
+    /// Pull a source's missed events from its provider now (and with `--full`, list its
+    /// directory), printing progress and a summary; the service's workers apply what is queued.
+    Pull {
+        /// The TOML configuration file.
+        #[arg(long, env = "DGS_CONFIG")]
+        config: Option<PathBuf>,
+        /// The source (a `[[sources]]` entry with a `[sources.pull]` table).
+        #[arg(long)]
+        source: String,
+        /// Also run a directory pass (its removals pass the reconcile caps).
+        #[arg(long)]
+        full: bool,
+    },
     /// Compare Domo's managed groups with the desired membership and print the plan; with
     /// `--apply`, repair the drift (a plan over the removal cap is held for approval).
     Reconcile {
@@ -90,6 +103,17 @@ fn main() -> ExitCode {
             }
             Command::CheckConfig { config } => return Ok(cli::check_config(config.as_deref())),
             Command::Healthcheck(args) => return Ok(cli::healthcheck(&args)),
+            Command::Pull {
+                config,
+                source,
+                full,
+            } => {
+                domo_group_sync::telemetry::init(
+                    domo_group_sync::config::LogFormat::Compact,
+                    "warn",
+                );
+                return domo_group_sync::pull::cli::run(config.as_deref(), &source, full).await;
+            }
             Command::Reconcile { config, apply } => {
                 domo_group_sync::telemetry::init(
                     domo_group_sync::config::LogFormat::Compact,

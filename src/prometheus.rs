@@ -77,6 +77,21 @@ pub const CONSOLE_ACTIONS: &str = "dgs_console_actions_total";
 /// SCIM requests, by `source` (a configured SCIM source, else `unknown`), `operation`
 /// (`create_user`, `patch_group`, `list_users`, `schemas`, …, `other`) and `status`.
 pub const SCIM_REQUESTS: &str = "dgs_scim_requests_total";
+/// Now minus the newest pulled event's time, by `source`, in seconds (set after each pull).
+pub const PULL_LAG: &str = "dgs_pull_lag_seconds";
+/// Pull failures by `source` and `reason` (`rate_limited`, `unauthorized`, `server_error`,
+/// `client_error`, `network`, `bad_response`, `cursor_expired`, `store`, `lease_lost`,
+/// `unmappable` events, `directory` passes).
+pub const PULL_ERRORS: &str = "dgs_pull_errors_total";
+/// Pulled events by `source` and `outcome` (`queued`, `duplicate`, `ignored`).
+pub const PULL_EVENTS: &str = "dgs_pull_events_total";
+/// When a source's last event pull succeeded (unix seconds), by `source`.
+pub const PULL_LAST_SUCCESS: &str = "dgs_pull_last_success_timestamp_seconds";
+/// Cursors the provider no longer honoured (each followed by a full directory pass).
+pub const PULL_CURSOR_RESETS: &str = "dgs_pull_cursor_resets_total";
+/// What directory passes found, by `source` and `kind` (`offboard`, `add`, `remove`,
+/// `withheld` removals of a partial listing, `held` removals over the caps, `queued` events).
+pub const DIRECTORY_DRIFT: &str = "dgs_directory_drift_total";
 
 /// Label for requests that matched no route.
 const UNMATCHED: &str = "unmatched";
@@ -190,6 +205,26 @@ fn describe() {
         RECONCILE_LAST_SUCCESS,
         Unit::Seconds,
         "When the last complete reconcile finished (unix time)"
+    );
+    describe_gauge!(
+        PULL_LAG,
+        Unit::Seconds,
+        "Now minus the newest pulled event's time, per source"
+    );
+    describe_counter!(PULL_ERRORS, "Pull failures by source and reason");
+    describe_counter!(PULL_EVENTS, "Pulled events by source and outcome");
+    describe_gauge!(
+        PULL_LAST_SUCCESS,
+        Unit::Seconds,
+        "When the source's last event pull succeeded (unix time)"
+    );
+    describe_counter!(
+        PULL_CURSOR_RESETS,
+        "Cursors the provider no longer honoured (a full directory pass follows)"
+    );
+    describe_counter!(
+        DIRECTORY_DRIFT,
+        "What directory passes found, by source and kind"
     );
 }
 

@@ -119,6 +119,14 @@ impl RuleSet {
         derived
     }
 
+    /// Whether some group rule matches the IdP group `name` (exactly or by glob): the groups
+    /// whose members a directory pass reads.
+    pub fn maps_group(&self, name: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| matches!(&r.matcher, Matcher::Group(p) if p.matches(name)))
+    }
+
     /// The Domo groups named without placeholders: those the rules may put anyone in, known
     /// before any user is seen. One entry per case-insensitive name (the first rule's
     /// spelling). Templated targets are not included: which names they produce depends on

@@ -71,6 +71,7 @@ fuzz_target!(|data: &[u8]| {
             id_header: Some("webhook-id".into()),
         }),
         allow_ips: Vec::new(),
+        pull: None,
     };
     let verdict = domo_group_sync::signature::verify(&source, &headers, &body, 1_700_000_000);
     // An Okta header equal to the secret is the one way in without a MAC.

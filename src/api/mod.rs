@@ -63,6 +63,8 @@ pub struct SharedState {
     pub console: Arc<crate::console::ConsoleSettings>,
     /// `server.public_url`: the origin SCIM's `meta.location` uses (else the request's Host).
     pub public_url: Option<url::Url>,
+    /// The sources' pulls (status and "pull now").
+    pub pulls: Option<Arc<crate::pull::Pulls>>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).
@@ -92,7 +94,7 @@ pub mod futures_like {
         (name = "users", description = "Users as the service sees them; onboard, offboard, memberships"),
         (name = "groups", description = "Managed Domo groups"),
         (name = "plan", description = "What an event would do, without doing it"),
-        (name = "sources", description = "Configured webhook sources"),
+        (name = "sources", description = "Configured sources: their webhooks and their pulls"),
         (name = "reconcile", description = "Compare Domo with the desired membership and repair the drift"),
         (name = "admin", description = "Operating the service: reload the configuration"),
         (name = "scim", description = "SCIM 2.0 (RFC 7643/7644) for `scim` sources: Users, Groups and discovery, as Entra ID, Okta, OneLogin and JumpCloud provision them. Answers are `application/scim+json`; errors are SCIM errors, not problem documents"),

@@ -73,7 +73,7 @@ pub struct Verification {
         (status = 400, description = "Malformed payload after a valid signature", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Missing, wrong or expired signature", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The client address is not in the source's `allow_ips`", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No source of that name", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No source of that name, or a source without a webhook (scheme `none`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over `server.max_body_bytes`", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store could not commit; nothing was acknowledged", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -99,6 +99,12 @@ pub async fn receive_webhook(
         let now_ms = chrono::Utc::now().timestamp_millis();
         state.refusals.record(&source, reason, now_ms);
     };
+    if src.scheme == Scheme::PullOnly {
+        return Err(ApiError::with_detail(
+            ProblemKind::UnknownSource,
+            format!("source `{source}` has no webhook (scheme \"none\"): it only pulls"),
+        ));
+    }
     allowlist::check(&live, &src, &headers, &peer)
         .inspect_err(|_| refused("address_not_allowed"))?;
     let body = body.map_err(|rejection| {

@@ -3,11 +3,13 @@
 
 mod env;
 mod load;
+mod pull;
 mod raw;
 mod sections;
 mod types;
 
 pub use load::{ConfigErrors, ConfigInput};
+pub use pull::{Provider, PullConfig};
 pub use types::*;
 
 /// SHA-256 of a secret file's content: how a change is noticed without keeping the value.

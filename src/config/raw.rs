@@ -170,6 +170,8 @@ pub struct RawSource {
     pub header: Option<Text>,
     pub hmac: Option<RawHmac>,
     pub allow_ips: Option<Vec<Text>>,
+    /// `[sources.pull]`, read on its own so that its problems name `sources[i].pull`.
+    pub pull: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -177,11 +177,34 @@ impl Cx<'_> {
                 "{path}.name: `reconcile` is reserved for the repairs a reconcile queues; choose another name"
             ));
         }
-        if s.secrets.is_empty() {
+        let pull_only = s.scheme == Scheme::PullOnly;
+        if pull_only && !s.secrets.is_empty() {
+            self.err(format!(
+                "{path}.secrets: scheme = \"none\" has no webhook, so no secret; remove them"
+            ));
+        } else if !pull_only && s.secrets.is_empty() {
             self.err(format!(
                 "{path}.secrets: give at least one secret (inline, env:NAME or file:PATH)"
             ));
         }
+        if pull_only && s.pull.is_none() {
+            self.err(format!(
+                "{path}: scheme = \"none\" (no webhook) needs a [sources.pull] table, else the \
+                 source does nothing"
+            ));
+        }
+        if pull_only && s.allow_ips.is_some() {
+            self.err(format!(
+                "{path}.allow_ips: only applies to webhooks, and scheme = \"none\" has none; remove it"
+            ));
+        }
+        if s.format == Format::Entra && !pull_only {
+            self.err(format!(
+                "{path}.scheme: format \"entra\" has no signed webhooks to receive; write \
+                 scheme = \"none\" and configure [sources.pull]"
+            ));
+        }
+        let pull = s.pull.as_ref().and_then(|v| self.pull(v, s.format, &path));
         let secrets: Vec<SourceSecret> = s
             .secrets
             .iter()
@@ -236,6 +259,7 @@ impl Cx<'_> {
             header: s.header.map_or_else(|| "Authorization".to_owned(), |t| t.0),
             hmac,
             allow_ips,
+            pull,
         })
     }
 

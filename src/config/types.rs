@@ -280,6 +280,8 @@ pub enum Format {
     Bamboohr,
     /// A SCIM 2.0 source: served at `/scim/{name}/v2`, not at `/webhooks/{name}`.
     Scim,
+    /// Microsoft Entra ID: no signed lifecycle webhooks; pull only (`scheme = "none"`).
+    Entra,
 }
 
 /// The signature schemes (`sources[].scheme`).
@@ -296,6 +298,9 @@ pub enum Scheme {
     Hmac,
     /// SCIM bearer tokens: `secrets` are the SHA-256 (hex) of the tokens the IdP sends.
     Scim,
+    /// `none`: the source has no webhook; it only pulls (`[sources.pull]`).
+    #[serde(rename = "none")]
+    PullOnly,
 }
 
 /// `sources[].hmac.algorithm`
@@ -347,7 +352,8 @@ pub struct HmacProfile {
     pub id_header: Option<String>,
 }
 
-/// One `[[sources]]` entry: an endpoint `POST /webhooks/{name}`.
+/// One `[[sources]]` entry: an endpoint `POST /webhooks/{name}` (unless its scheme is `none`),
+/// and optionally a pull of the provider's API (`[sources.pull]`).
 #[derive(Debug, Clone)]
 pub struct SourceConfig {
     /// `name`: the path segment; letters, digits, `-` and `_`.
@@ -368,6 +374,8 @@ pub struct SourceConfig {
     pub hmac: Option<HmacProfile>,
     /// `allow_ips`: CIDRs the client address must be in; empty = any address.
     pub allow_ips: Vec<crate::net::Cidr>,
+    /// `pull`: read the provider's API too (missed events and the directory pass).
+    pub pull: Option<super::PullConfig>,
 }
 
 /// What a rule matches (`rules[].when`).

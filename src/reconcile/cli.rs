@@ -31,8 +31,11 @@ pub async fn run(config_path: Option<&Path>, apply: bool) -> anyhow::Result<Exit
         secret.clone(),
     ))
     .map_err(|e| anyhow::anyhow!("cannot build the Domo client: {e}"))?;
+    let live = Arc::new(crate::reload::Live::new(
+        crate::reload::Snapshot::from_config(&config),
+    ));
     let (worker, reconciler) =
-        crate::app::build_worker(&config, &store, &domo, Arc::new(Notify::new())).await?;
+        crate::app::build_worker(&config, &store, &domo, Arc::new(Notify::new()), live).await?;
     let progress = |p: Progress| match p {
         Progress::Started { run } => eprintln!("reconcile run {run}: reading Domo…"),
         Progress::GroupRead {
@@ -44,6 +47,7 @@ pub async fn run(config_path: Option<&Path>, apply: bool) -> anyhow::Result<Exit
             eprintln!("  [{done}/{of}] {name}: {members} member(s)");
         }
         Progress::Planned { run } => eprintln!("reconcile run {run}: planned"),
+        Progress::Pull(step) => crate::pull::cli::print_step(&step),
     };
     let mut report = reconciler
         .run("cli", apply, &progress)
@@ -107,6 +111,19 @@ fn print_summary(r: &RunReport) {
             g.add.len(),
             g.remove.len(),
             g.unknown.len()
+        );
+    }
+    for d in &p.directory {
+        println!(
+            "  directory of `{}`: {} user(s), {} mapped group(s) listed{}: {} to offboard, {} to add, {} to remove, {} removal(s) withheld",
+            d.source,
+            d.users_listed,
+            d.groups_listed,
+            if d.complete { "" } else { " (INCOMPLETE)" },
+            d.offboard.len(),
+            d.add.len(),
+            d.remove.len(),
+            d.withheld_removals
         );
     }
     if let Some(h) = &p.held {

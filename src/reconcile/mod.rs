@@ -19,7 +19,7 @@ mod plan;
 mod report;
 pub mod schedule;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +27,7 @@ use tokio::sync::Notify;
 
 pub use explain::{Decider, Explanation, GroupExplanation};
 pub use plan::{GroupPlan, Limits, Member, ReconcilePlan, Totals};
-pub use report::{JobFailure, RunJobs, RunReport};
+pub use report::{JobFailure, RunJobs, RunReport, load_report, rfc3339};
 
 use crate::config::ReconcileConfig;
 use crate::domo::{DomoClient, DomoError};
@@ -78,6 +78,8 @@ pub enum Progress {
     Planned {
         run: i64,
     },
+    /// A step of a source's directory pass (the run's first step).
+    Pull(crate::pull::Step),
 }
 
 /// Runs reconciles. Shared by the API, the schedule and the CLI.
@@ -88,6 +90,8 @@ pub struct Reconciler {
     pub directory: Arc<Directory>,
     pub settings: ReconcileConfig,
     pub notify: Arc<Notify>,
+    /// The pulling sources, whose directory passes are each run's first step.
+    pub pulls: Option<Arc<crate::pull::Pulls>>,
 }
 
 impl Reconciler {
@@ -202,14 +206,35 @@ impl Reconciler {
         run: i64,
         progress: &(dyn Fn(Progress) + Send + Sync),
     ) -> Result<ReconcilePlan, ReconcileError> {
+        // 1. The IdP side: each pulling source's directory, as events on the stored state.
+        let drifts = match &self.pulls {
+            Some(pulls) => pulls.survey_all(&|s| progress(Progress::Pull(s))).await?,
+            None => Vec::new(),
+        };
+        let mut drift_of: HashMap<&str, Vec<(&str, &crate::event::CanonicalEvent)>> =
+            HashMap::new();
+        for d in &drifts {
+            for e in &d.events {
+                if let Some(email) = e.user.as_ref().and_then(|u| u.email.as_deref()) {
+                    drift_of
+                        .entry(email)
+                        .or_default()
+                        .push((d.source.as_str(), e));
+                }
+            }
+        }
+        // 2. The Domo side, against the state with the drift applied.
         // Reads are not audited: the audit log is for calls made on behalf of events.
         let mut rec = Recorder::default();
         self.directory.refresh_groups(true, &mut rec).await?;
         let mut users = Vec::new();
         let mut wanted = BTreeSet::new();
         for (email, state, domo_id) in self.store.seen_users().await? {
-            let state: UserState = serde_json::from_str(&state)
+            let mut state: UserState = serde_json::from_str(&state)
                 .map_err(|e| StoreError::Corrupt(format!("user state of {email}: {e}")))?;
+            for (source, e) in drift_of.get(email.as_str()).into_iter().flatten() {
+                state.apply(e, &format!("{source}:{}", e.id));
+            }
             let desired: BTreeSet<String> = state
                 .desired_domo_groups(&self.rules)
                 .into_iter()
@@ -272,7 +297,9 @@ impl Reconciler {
         // Domo makes the API client's own user a member of every group the client creates:
         // it is never removed, nor reported unknown.
         let api_user = self.domo.api_user().await?;
-        Ok(plan_run(&read, &missing, &users, &limits, api_user))
+        let mut plan = plan_run(&read, &missing, &users, &limits, api_user);
+        plan.directory = drifts;
+        Ok(plan)
     }
 
     /// Queues the plan's repairs in one commit.
@@ -306,12 +333,19 @@ impl Reconciler {
                 request_id: None,
             });
         }
-        if items.is_empty() {
+        // The directory events (each under its source) and the repairs, in one commit.
+        let mut requests = crate::pull::directory::drift_items(&plan.directory);
+        requests.push((RECONCILE_SOURCE.to_owned(), items));
+        requests.retain(|(_, items)| !items.is_empty());
+        if requests.is_empty() {
             return Ok(());
         }
-        self.store
-            .ingest(&[(RECONCILE_SOURCE, &items)], now_ms())
-            .await?;
+        let refs: Vec<(&str, &[IngestItem])> = requests
+            .iter()
+            .map(|(s, i)| (s.as_str(), i.as_slice()))
+            .collect();
+        self.store.ingest(&refs, now_ms()).await?;
+        crate::pull::directory::record_queued(&plan.directory);
         self.notify.notify_waiters();
         Ok(())
     }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::pull::directory::DirectoryDrift;
 use crate::rules::name_key;
 
 /// A user the service has seen, with the Domo groups the rules want for them.
@@ -96,9 +97,30 @@ pub struct ReconcilePlan {
     pub users: Vec<String>,
     /// Missing users, by email.
     pub missing_in_domo: Vec<String>,
+    /// The directory pass of each pulling source (the run's first step): what the provider's
+    /// directory says differs from the service's state, and the events applying it queues.
+    /// The groups above are planned from the state with these events applied.
+    #[serde(default)]
+    pub directory: Vec<DirectoryDrift>,
 }
 
 impl ReconcilePlan {
+    /// The plan of a directory pass run on its own: the drift, and why it is held (the
+    /// caps, counted on the Domo memberships the service knows); no Domo group is read.
+    pub fn directory_only(directory: Vec<DirectoryDrift>, held: Option<String>) -> ReconcilePlan {
+        ReconcilePlan {
+            totals: Totals::default(),
+            create: Vec::new(),
+            groups: Vec::new(),
+            remove_unknown: false,
+            api_user_id: None,
+            held,
+            users: Vec::new(),
+            missing_in_domo: Vec::new(),
+            directory,
+        }
+    }
+
     /// Removals the plan makes, counting unknown members when they are removed.
     pub fn removals(&self) -> usize {
         self.groups
@@ -234,6 +256,7 @@ pub fn plan_run(
         held: None,
         users: affected.into_iter().collect(),
         missing_in_domo: missing_users.into_iter().collect(),
+        directory: Vec::new(),
     };
     p.held = over_cap(&p, limits);
     p

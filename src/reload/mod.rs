@@ -1,5 +1,7 @@
-//! Configuration that changes while the service runs: the webhook sources (their secrets,
-//! lifecycles and address allowlists), the API tokens, the trusted proxies.
+//! Configuration that changes while the service runs: the sources (their secrets, lifecycles
+//! and address allowlists, and their `[sources.pull]` tables: the pollers follow the snapshot,
+//! start and stop with it, and rebuild a source's connector when its pull table changed, e.g.
+//! a rotated API token or private key), the API tokens, the trusted proxies.
 //!
 //! Handlers read one [`Snapshot`] per request from [`Live`] and keep it to the end, so a
 //! request in flight finishes with the configuration it started with. A reload (SIGHUP,

@@ -76,6 +76,9 @@ pub fn verify_matched(
         Scheme::Scim => Err(SignatureError::Misconfigured(
             "a SCIM source does not receive webhooks",
         )),
+        Scheme::PullOnly => Err(SignatureError::Misconfigured(
+            "the source has no webhook (scheme \"none\")",
+        )),
     }
 }
 
@@ -119,6 +122,9 @@ pub fn sign(
         Scheme::Hmac => generic::sign(source, secret, body, now, msg_id),
         Scheme::Scim => Err(SignatureError::Misconfigured(
             "a SCIM source does not sign webhooks",
+        )),
+        Scheme::PullOnly => Err(SignatureError::Misconfigured(
+            "the source has no webhook (scheme \"none\")",
         )),
     }
 }
@@ -189,6 +195,9 @@ fn scheme_checks(scheme: Scheme, secret: &Secret) -> Result<(), String> {
         | Scheme::Okta
         | Scheme::Hmac
         | Scheme::Scim => Ok(()),
+        Scheme::PullOnly => {
+            Err("scheme \"none\" has no webhook and takes no secret; remove it".into())
+        }
     }
 }
 
@@ -208,6 +217,7 @@ pub fn default_tolerance_secs(scheme: Scheme) -> u64 {
         | Scheme::Bamboohr
         | Scheme::Okta
         | Scheme::Hmac
-        | Scheme::Scim => 300,
+        | Scheme::Scim
+        | Scheme::PullOnly => 300,
     }
 }

@@ -14,7 +14,7 @@ mod bamboohr;
 mod canonical;
 mod clerk;
 mod json;
-mod okta;
+pub mod okta;
 mod workos;
 
 use axum::http::HeaderMap;
@@ -111,6 +111,14 @@ pub fn parse(
             return Err(AdapterError::Invalid {
                 at: "body".into(),
                 problem: "a SCIM source is served at /scim/{source}/v2".into(),
+            });
+        }
+        // Entra ID sends no signed lifecycle webhooks: its sources have scheme "none" (the
+        // configuration refuses any other), so no request reaches this far.
+        Format::Entra => {
+            return Err(AdapterError::Invalid {
+                at: "body".into(),
+                problem: "the entra format has no webhook adapter (pull only)".into(),
             });
         }
     };

@@ -10,6 +10,11 @@
 //! not an email is dropped from offboardings and membership deltas, which then name the user
 //! by Okta id alone (the worker resolves it): rejecting the request instead would lose the
 //! whole batch, since Okta does not retry a 4xx.
+//!
+//! The System Log pull (`crate::pull::okta`) maps each LogEvent it reads through
+//! [`map_log_event`] too: a hook's `data.events[]` element is the same object as the System
+//! Log's LogEvent, so a pulled event and its pushed copy map to the same canonical event with
+//! the same dedup id (`uuid`), and are stored once.
 
 use serde_json::Value;
 
@@ -27,9 +32,22 @@ pub(super) fn parse(value: &Value) -> Result<Vec<Parsed>, AdapterError> {
     array(data, "events", "data")?
         .iter()
         .enumerate()
-        .map(|(i, event)| parse_event(event, &format!("data.events[{i}]")))
+        .map(|(i, event)| map_log_event(event, &format!("data.events[{i}]")))
         .collect()
 }
+
+/// The LogEvent types this adapter maps; the System Log pull asks for these only.
+pub const MAPPED_TYPES: [&str; 9] = [
+    "user.lifecycle.create",
+    "user.lifecycle.activate",
+    "user.lifecycle.unsuspend",
+    "user.lifecycle.deactivate",
+    "user.lifecycle.suspend",
+    "user.lifecycle.delete.initiated",
+    "group.user_membership.add",
+    "group.user_membership.remove",
+    "group.lifecycle.create",
+];
 
 /// What a mapped Okta event type becomes.
 fn event_type_of(kind: &str) -> Option<EventType> {
@@ -47,7 +65,9 @@ fn event_type_of(kind: &str) -> Option<EventType> {
     })
 }
 
-fn parse_event(value: &Value, at: &str) -> Result<Parsed, AdapterError> {
+/// Maps one LogEvent (from an event hook's `data.events[]` or from the System Log) to an
+/// item; `at` names it in errors. The dedup id is the LogEvent's `uuid` either way.
+pub fn map_log_event(value: &Value, at: &str) -> Result<Parsed, AdapterError> {
     let event = object(value, at)?;
     let id = req_text(event, "uuid", at)?;
     let kind = req_text(event, "eventType", at)?;
@@ -103,6 +123,21 @@ fn parse_event(value: &Value, at: &str) -> Result<Parsed, AdapterError> {
         groups,
     };
     finish(mapped, at, "target[type=User].alternateId")
+}
+
+/// The email the adapter takes from an Okta login (a User target's `alternateId`, a user's
+/// `profile.login`): the login itself when it is one.
+pub fn login_email(login: &str) -> Option<String> {
+    email_like(Some(login))
+}
+
+/// The item recorded for a LogEvent that cannot be mapped (the pull keeps reading past it):
+/// ignored, under its `uuid` and `eventType`; `None` without a usable `uuid`.
+pub fn unmappable(value: &Value) -> Option<Parsed> {
+    let event = value.as_object()?;
+    let id = text(event, "uuid")?;
+    let kind = text(event, "eventType").unwrap_or("unknown");
+    ignored(id, kind, "event").ok()
 }
 
 /// `outcome.result` is `SUCCESS` in any case, or not stated.
@@ -165,6 +200,22 @@ mod tests {
             {"id": "00g1emaKYZTWRYYRRTSK", "type": "UserGroup", "alternateId": "unknown", "displayName": group},
             {"id": "00u1ab2cd3", "type": "User", "alternateId": "Ada.Lovelace@Example.com", "displayName": "Ada Lovelace"}
         ]);
+    }
+
+    #[test]
+    fn the_mapped_types_are_exactly_those_the_adapter_maps() {
+        for kind in super::MAPPED_TYPES {
+            assert!(super::event_type_of(kind).is_some(), "{kind}");
+        }
+        for kind in [
+            "user.session.start",
+            "user.lifecycle.delete.completed",
+            "user.lifecycle.reactivate",
+            "user.account.update_profile",
+        ] {
+            assert!(super::event_type_of(kind).is_none(), "{kind}");
+            assert!(!super::MAPPED_TYPES.contains(&kind), "{kind}");
+        }
     }
 
     #[test]

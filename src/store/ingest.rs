@@ -161,19 +161,65 @@ impl IngestSession {
         requests: &[(&str, &[IngestItem])],
         now_ms: i64,
     ) -> Result<Vec<Vec<IngestOutcome>>, StoreError> {
+        self.ingest_with(requests, now_ms, None)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("an unfenced ingest was fenced off".into()))
+    }
+
+    /// Stores a page of pulled events of `source` and advances its cursor in the SAME
+    /// transaction: a crash then re-reads the page (its events come back as duplicates) and
+    /// never skips it. The write counts only while `fence` (the source's pull lease) is held
+    /// by its owner; otherwise nothing is written and the answer is `None`.
+    pub async fn ingest_pulled(
+        &mut self,
+        source: &str,
+        items: &[IngestItem],
+        cursor: &super::pull::CursorWrite,
+        fence: &super::pull::Fence,
+        now_ms: i64,
+    ) -> Result<Option<Vec<IngestOutcome>>, StoreError> {
+        let out = self
+            .ingest_with(&[(source, items)], now_ms, Some((source, cursor, fence)))
+            .await?;
+        Ok(out.map(|mut o| o.pop().unwrap_or_default()))
+    }
+
+    /// The inbox rows of `requests`, and with `cursor` the pull cursor (fenced by the pull
+    /// lease), in one transaction. `None`: the fence no longer holds, nothing was written.
+    async fn ingest_with(
+        &mut self,
+        requests: &[(&str, &[IngestItem])],
+        now_ms: i64,
+        cursor: Option<(&str, &super::pull::CursorWrite, &super::pull::Fence)>,
+    ) -> Result<Option<Vec<Vec<IngestOutcome>>>, StoreError> {
+        macro_rules! commit {
+            ($conn:ident, $insert:ident, $sql:expr) => {{
+                let mut tx = $conn.begin().await?;
+                let out = $insert(&mut tx, requests, now_ms).await?;
+                if let Some((source, cw, fence)) = cursor {
+                    let n = sqlx::query($sql(super::pull::CURSOR_UPDATE))
+                        .bind(source)
+                        .bind(&cw.cursor)
+                        .bind(now_ms)
+                        .bind(cw.newest_us)
+                        .bind(cw.read)
+                        .bind(&fence.lease)
+                        .bind(&fence.owner)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 0 {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
+                }
+                tx.commit().await?;
+                Ok(Some(out))
+            }};
+        }
         match self {
-            IngestSession::Sqlite(conn) => {
-                let mut tx = conn.begin().await?;
-                let out = insert_sqlite(&mut tx, requests, now_ms).await?;
-                tx.commit().await?;
-                Ok(out)
-            }
-            IngestSession::Postgres(conn) => {
-                let mut tx = conn.begin().await?;
-                let out = insert_postgres(&mut tx, requests, now_ms).await?;
-                tx.commit().await?;
-                Ok(out)
-            }
+            IngestSession::Sqlite(conn) => commit!(conn, insert_sqlite, super::sqlite_sql),
+            IngestSession::Postgres(conn) => commit!(conn, insert_postgres, std::convert::identity),
         }
     }
 }

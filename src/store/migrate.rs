@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_reconcile.sql"),
     ),
+    (4, include_str!("../../migrations/sqlite/0004_pull.sql")),
     (6, include_str!("../../migrations/sqlite/0006_console.sql")),
     (7, include_str!("../../migrations/sqlite/0007_scim.sql")),
 ];
@@ -30,6 +31,7 @@ const POSTGRES: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_reconcile.sql"),
     ),
+    (4, include_str!("../../migrations/postgres/0004_pull.sql")),
     (
         6,
         include_str!("../../migrations/postgres/0006_console.sql"),

@@ -22,6 +22,8 @@ pub struct RunRow {
     pub error: Option<String>,
     pub approved_by: Option<String>,
     pub approved_ms: Option<i64>,
+    /// The source whose directory pass this run is; `None` for a full reconcile.
+    pub scope: Option<String>,
 }
 
 type RunTuple = (
@@ -35,10 +37,23 @@ type RunTuple = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
 );
 
 fn to_row(t: RunTuple) -> RunRow {
-    let (id, started_ms, finished_ms, started_by, apply, status, plan, error, approved_by, am) = t;
+    let (
+        id,
+        started_ms,
+        finished_ms,
+        started_by,
+        apply,
+        status,
+        plan,
+        error,
+        approved_by,
+        am,
+        scope,
+    ) = t;
     RunRow {
         id,
         started_ms,
@@ -50,11 +65,12 @@ fn to_row(t: RunTuple) -> RunRow {
         error,
         approved_by,
         approved_ms: am,
+        scope,
     }
 }
 
 const RUN_COLUMNS: &str = "id, started_ms, finished_ms, started_by, apply, status, plan, error, \
-     approved_by, approved_ms";
+     approved_by, approved_ms, scope";
 
 /// A user the service has seen: key, state JSON, Domo id if known.
 pub type SeenUserRow = (String, String, Option<i64>);
@@ -91,22 +107,48 @@ impl Store {
     pub async fn fail_interrupted_runs(&self, now_ms: i64) -> Result<u64, StoreError> {
         on_pool!(self, pool, sql = "UPDATE reconcile_runs SET status = 'failed', finished_ms = $1, \
             error = 'interrupted: the process stopped before the run finished; nothing was queued' \
-            WHERE status = 'running'" => {
+            WHERE status = 'running' AND scope IS NULL" => {
             Ok(sqlx::query(sql).bind(now_ms).execute(pool).await?.rows_affected())
         })
     }
 
-    /// Records the start of a run; returns its id.
+    /// As [`Store::fail_interrupted_runs`], for the directory passes of one source (call only
+    /// while holding that source's pull lease).
+    pub async fn fail_interrupted_passes(
+        &self,
+        scope: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        on_pool!(self, pool, sql = "UPDATE reconcile_runs SET status = 'failed', finished_ms = $1, \
+            error = 'interrupted: the process stopped before the pass finished; nothing was queued' \
+            WHERE status = 'running' AND scope = $2" => {
+            Ok(sqlx::query(sql).bind(now_ms).bind(scope).execute(pool).await?.rows_affected())
+        })
+    }
+
+    /// Records the start of a full reconcile run; returns its id.
     pub async fn insert_run(
         &self,
         started_by: &str,
         apply: bool,
         now_ms: i64,
     ) -> Result<i64, StoreError> {
-        on_pool!(self, pool, sql = "INSERT INTO reconcile_runs (started_ms, started_by, apply, status) \
-            VALUES ($1, $2, $3, 'running') RETURNING id" => {
+        self.insert_scoped_run(started_by, apply, None, now_ms)
+            .await
+    }
+
+    /// Records the start of a run (`scope`: the source of a directory pass); returns its id.
+    pub async fn insert_scoped_run(
+        &self,
+        started_by: &str,
+        apply: bool,
+        scope: Option<&str>,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO reconcile_runs (started_ms, started_by, apply, status, scope) \
+            VALUES ($1, $2, $3, 'running', $4) RETURNING id" => {
             Ok(sqlx::query_scalar(sql).bind(now_ms).bind(started_by).bind(i64::from(apply))
-                .fetch_one(pool).await?)
+                .bind(scope).fetch_one(pool).await?)
         })
     }
 
@@ -170,7 +212,7 @@ impl Store {
     /// The last run that finished reading Domo (planned, held or queued).
     pub async fn last_completed_run(&self) -> Result<Option<i64>, StoreError> {
         on_read_pool!(self, pool, sql = "SELECT MAX(id) FROM reconcile_runs \
-            WHERE status IN ('planned', 'held', 'queued')" => {
+            WHERE status IN ('planned', 'held', 'queued') AND scope IS NULL" => {
             Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
         })
     }

@@ -214,7 +214,7 @@ impl Worker {
 
 /// Names this process in lease owners (`<host>/<pid>:<uuid>`), so that an operator looking at
 /// running jobs (and the replica test) can tell which replica holds them.
-fn owner_prefix() -> &'static str {
+pub(crate) fn owner_prefix() -> &'static str {
     static PREFIX: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let host = std::env::var("HOSTNAME")
             .ok()

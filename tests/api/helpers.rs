@@ -310,6 +310,7 @@ pub fn adhoc_source(scheme: Scheme, secret: &str) -> SourceConfig {
         header: "Authorization".into(),
         hmac: None,
         allow_ips: Vec::new(),
+        pull: None,
     }
 }
 

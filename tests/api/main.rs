@@ -26,6 +26,7 @@ mod metrics;
 mod omitted_groups;
 mod openapi;
 mod options;
+mod pull;
 mod reconcile;
 mod reconcile_api_user;
 mod reconcile_runs;

@@ -49,13 +49,17 @@ pub struct Options {
     pub store_url: Option<String>,
     /// Lines added to `[server]` (e.g. `trusted_proxies = [...]`).
     pub server_extra: String,
-    /// TOML appended to the generated config (whole sections: `[console]`, `[reconcile]`).
+    /// TOML appended to the generated config (whole sections: `[console]`, `[reconcile]`,
+    /// more `[[sources]]`).
     pub extra_toml: String,
     /// Write the config to `config.toml` in the app's folder and load it from there (so that
     /// a reload re-reads it), instead of parsing the text.
     pub config_file: bool,
     /// Add the SCIM source `scim` (bearer `crate::scim::SCIM_TOKEN`).
     pub scim: bool,
+    /// The body of the `okta` source's `[sources.pull]` table (without the header); none by
+    /// default.
+    pub okta_pull: Option<String>,
 }
 
 impl Default for Options {
@@ -80,6 +84,7 @@ impl Default for Options {
             extra_toml: String::new(),
             config_file: false,
             scim: false,
+            okta_pull: None,
         }
     }
 }
@@ -135,6 +140,7 @@ name = "okta"
 format = "okta"
 scheme = "okta"
 secrets = ["{OKTA_SECRET}"]
+{okta_pull}
 
 [[sources]]
 name = "clerk"
@@ -171,6 +177,10 @@ secrets = ["{CLERK_SECRET}"]
         rules = o.rules,
         server_extra = o.server_extra,
         api_tokens = api_tokens_toml(),
+        okta_pull = o
+            .okta_pull
+            .as_deref()
+            .map_or_else(String::new, |body| format!("[sources.pull]\n{body}\n")),
         extra_toml = o.extra_toml,
     )
 }

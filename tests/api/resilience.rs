@@ -166,6 +166,7 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
         // Domo did it but the answer was lost: writes applied, then the connection dropped.
         drop_after_write_rate: 0.05,
         omit_user_groups: false,
+        ..Faults::default()
     });
 
     let mut rng = fastrand::Rng::with_seed(42);

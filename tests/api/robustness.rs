@@ -75,6 +75,7 @@ proptest! {
             header: "authorization".into(),
             hmac: None,
             allow_ips: Vec::new(),
+            pull: None,
         };
         let verdict = domo_group_sync::signature::verify(&source, &headers, &body, now);
         prop_assert!(verdict.is_err(), "accepted a forged request");

@@ -141,6 +141,7 @@ impl SimConfig {
             drop_rate: args.drop_rate,
             drop_after_write_rate: args.drop_after_write_rate,
             omit_user_groups: args.omit_user_groups,
+            ..Faults::default()
         };
         faults.validate().map_err(anyhow::Error::msg)?;
 

@@ -37,6 +37,12 @@ pub struct Faults {
     /// Domo: leave `groups` out of `GET /v1/users/{id}` (documented by Domo, but a client must
     /// not depend on it).
     pub omit_user_groups: bool,
+    /// A deterministic outage part way through a listing: requests to this route key
+    /// (`"GET /api/v1/users"`) are answered 503 from its `fail_from_call`-th call on (calls
+    /// counted since the start or the last `POST /_sim/reset-counters`), until the faults change.
+    pub fail_route: Option<String>,
+    /// See `fail_route`; 0 = off.
+    pub fail_from_call: u64,
 }
 
 impl Faults {
@@ -55,6 +61,13 @@ impl Faults {
             }
         }
         Ok(())
+    }
+
+    /// Whether call number `call` (from 1) to `route` falls in the `fail_route` outage.
+    pub fn fails_call(&self, route: &str, call: u64) -> bool {
+        self.fail_from_call > 0
+            && call >= self.fail_from_call
+            && self.fail_route.as_deref() == Some(route)
     }
 
     /// Draws what happens to one request. The draws are made in a fixed order (latency
@@ -228,6 +241,20 @@ mod tests {
             both.draw(&mut rng).action,
             FaultAction::ServerError { .. }
         ));
+    }
+
+    #[test]
+    fn a_route_outage_starts_at_its_call_and_spares_other_routes() {
+        let faults = Faults {
+            fail_route: Some("GET /api/v1/users".into()),
+            fail_from_call: 3,
+            ..Faults::default()
+        };
+        assert!(!faults.fails_call("GET /api/v1/users", 2));
+        assert!(faults.fails_call("GET /api/v1/users", 3));
+        assert!(faults.fails_call("GET /api/v1/users", 9));
+        assert!(!faults.fails_call("GET /api/v1/groups", 3));
+        assert!(!Faults::default().fails_call("GET /api/v1/users", 3));
     }
 
     #[test]

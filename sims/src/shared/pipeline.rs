@@ -45,8 +45,17 @@ pub async fn around_api<S: Provider>(
     let plan = {
         let mut guard = core.lock();
         let state = &mut *guard;
-        state.calls.entry(key.clone()).or_default().total += 1;
-        state.faults.draw(&mut state.fault_rng)
+        let count = state.calls.entry(key.clone()).or_default();
+        count.total += 1;
+        let call = count.total;
+        let mut plan = state.faults.draw(&mut state.fault_rng);
+        if state.faults.fails_call(&key, call) {
+            plan.action = FaultAction::ServerError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                empty_body: false,
+            };
+        }
+        plan
     };
     if !plan.delay.is_zero() {
         tokio::time::sleep(plan.delay).await;

@@ -128,6 +128,7 @@ mod tests {
             header: "Authorization".into(),
             hmac: None,
             allow_ips: Vec::new(),
+            pull: None,
         }
     }
 

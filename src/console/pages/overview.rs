@@ -109,12 +109,11 @@ fn health(calls: &[RecentCall], now: i64) -> DomoHealth {
 
 /// The source rows (shared with nothing else: the Sources page shows more).
 pub async fn source_rows(state: &AppState, now: i64) -> Result<Vec<SourceRow>, ConsoleError> {
-    let live = state.live.load();
     let mut rows = Vec::new();
-    for s in crate::api::v1::sources::source_views(&live) {
+    for s in crate::api::v1::sources::source_views(state).await? {
         let last = state.store.last_delivery(&s.name).await?;
         rows.push(SourceRow {
-            pull: super::sources::pull_state(state, &s.name),
+            pull: s.pull.as_ref().map(|p| super::sources::pull_state(p, now)),
             last: last.map(|l| (l.id, when_ms(l.received_ms), age(l.received_ms, now))),
             name: s.name,
             scheme: s.scheme,

@@ -1,6 +1,6 @@
 //! Sources: each configured source's scheme, format, last delivery, refused deliveries by
 //! reason (since this process started) and dead letters by reason; never a secret. The pull
-//! state of a source is shown when it has one (see [`pull_state`]).
+//! state of a source is shown when it has one (`[sources.pull]`).
 
 use askama::Template;
 use axum::extract::State;
@@ -12,6 +12,7 @@ use crate::api::v1::sources::SourceView;
 use crate::console::error::{ConsoleError, render};
 use crate::console::session::ConsoleUser;
 use crate::console::view::{Chrome, age, cut, query, when_ms};
+use crate::pull::status::PullStatus;
 
 /// Dead-letter reasons shown per source.
 const REASONS: i64 = 5;
@@ -43,11 +44,53 @@ struct SourcesPage {
     cards: Vec<SourceCard>,
 }
 
-/// The pull state of `source`. LEAD: wire issue 13 here: read the source's pull state (last
-/// pull, status, cursor or error, last directory pass) from the pull connectors' store and
-/// return it for sources with `[sources.pull]`; the Overview and Sources pages then render it.
-pub fn pull_state(_state: &AppState, _source: &str) -> Option<PullState> {
-    None
+/// A source's pull as the console shows it, from the status `GET /api/v1/sources` lists.
+pub fn pull_state(p: &PullStatus, now_ms: i64) -> PullState {
+    let at = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|t| {
+                let ms = t.timestamp_millis();
+                format!("{} ({} ago)", when_ms(ms), age(ms, now_ms))
+            })
+    };
+    let status = if p.running {
+        "running"
+    } else if p.failures > 0 {
+        "failing"
+    } else if p.last_success_at.is_some() {
+        "ok"
+    } else {
+        "not run yet"
+    };
+    let mut detail = Vec::new();
+    if p.failures > 0
+        && let Some(e) = &p.last_error
+    {
+        detail.push(format!(
+            "{} failure(s) in a row, last: {}",
+            p.failures,
+            cut(e, 200)
+        ));
+    }
+    if let Some(lag) = p.lag_secs {
+        detail.push(format!("newest pulled event {lag} s old"));
+    }
+    detail.push(format!(
+        "{} event(s) pulled from {}",
+        p.events_pulled, p.provider
+    ));
+    PullState {
+        last_pull: at(&p.last_success_at).unwrap_or_else(|| "never".to_owned()),
+        status: status.to_owned(),
+        detail: Some(detail.join("; ")),
+        last_directory_pass: match (at(&p.last_directory_at), &p.directory_error) {
+            (Some(when), Some(e)) => Some(format!("{when}: {}", cut(e, 200))),
+            (Some(when), None) => Some(when),
+            (None, Some(e)) => Some(cut(e, 200)),
+            (None, None) => None,
+        },
+    }
 }
 
 /// `GET /console/sources`.
@@ -57,7 +100,7 @@ pub async fn list(
 ) -> Result<Response, ConsoleError> {
     let now = chrono::Utc::now().timestamp_millis();
     let mut cards = Vec::new();
-    for s in crate::api::v1::sources::source_views(&state.live.load()) {
+    for s in crate::api::v1::sources::source_views(&state).await? {
         let last = state.store.last_delivery(&s.name).await?;
         let refusals = state
             .refusals
@@ -87,7 +130,7 @@ pub async fn list(
             })
             .collect();
         cards.push(SourceCard {
-            pull: pull_state(&state, &s.name),
+            pull: s.pull.as_ref().map(|p| pull_state(p, now)),
             last: last.map(|l| (l.id, when_ms(l.received_ms), age(l.received_ms, now))),
             refusals,
             dead,

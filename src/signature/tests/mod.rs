@@ -33,6 +33,7 @@ pub(super) fn source(scheme: Scheme, secrets: &[&str]) -> SourceConfig {
         header: "Authorization".into(),
         hmac: None,
         allow_ips: Vec::new(),
+        pull: None,
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod model;
 mod procs;
+mod pull;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,6 +45,17 @@ type OpenEvent = (
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
 fn config(port: u16, sim_port: u16, db_url: &str, clock_offset_ms: i64) -> String {
+    config_with(port, sim_port, db_url, clock_offset_ms, "")
+}
+
+/// `config` with `extra` TOML appended (more sources, their pulls).
+fn config_with(
+    port: u16,
+    sim_port: u16,
+    db_url: &str,
+    clock_offset_ms: i64,
+    extra: &str,
+) -> String {
     format!(
         r#"
 [server]
@@ -74,6 +86,7 @@ domo_groups = ["{{group}}"]
 [[rules]]
 when = {{ group = "all-staff" }}
 domo_groups = ["All Staff"]
+{extra}
 "#
     )
 }
