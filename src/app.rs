@@ -56,6 +56,10 @@ pub struct Application {
     header_read_timeout: Duration,
     reloader: Arc<Reloader>,
     secret_poll: Duration,
+    /// The outgoing events' delivery lanes (none without subscribers).
+    deliverer: Option<Arc<crate::notify::deliver::Deliverer>>,
+    /// Where the pull poller reports each pull (`source.failing`).
+    source_watch: Arc<crate::notify::source::SourceWatch>,
     /// The demo source's name and secret, when running on defaults.
     pub demo: Option<(String, Secret)>,
 }
@@ -125,6 +129,7 @@ impl Application {
             handle: crate::prometheus::install(),
             store: store.clone(),
             domo: domo.clone(),
+            subscribers: config.subscribers.iter().map(|s| s.name.clone()).collect(),
         };
         let domo_ready: Option<Arc<dyn DomoReadiness>> = if config.domo.dry_run {
             None
@@ -141,6 +146,21 @@ impl Application {
             reconciler: reconciler.clone(),
         });
         let router = crate::api::stack::router(state, scrape, &config);
+        let source_watch = Arc::new(crate::notify::source::SourceWatch::new(
+            store.clone(),
+            worker.notifier.clone(),
+            config.notify.clone(),
+        ));
+        let deliverer = if config.subscribers.is_empty() {
+            None
+        } else {
+            Some(Arc::new(crate::notify::deliver::Deliverer::new(
+                store.clone(),
+                config.subscribers.clone(),
+                config.notify.clone(),
+                worker.notifier.bell.clone(),
+            )?))
+        };
         let listener = TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -156,6 +176,8 @@ impl Application {
             header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
             reloader,
             secret_poll: Duration::from_millis(config.secrets.poll_interval_ms),
+            deliverer,
+            source_watch,
             demo,
         })
     }
@@ -185,6 +207,16 @@ impl Application {
         self.worker.clone()
     }
 
+    /// What the pull poller calls after each pull of a source (`source.failing`).
+    pub fn source_watch(&self) -> Arc<crate::notify::source::SourceWatch> {
+        self.source_watch.clone()
+    }
+
+    /// The delivery lanes of the outgoing events, when subscribers are configured.
+    pub fn deliverer(&self) -> Option<Arc<crate::notify::deliver::Deliverer>> {
+        self.deliverer.clone()
+    }
+
     /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests and
     /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs` from
     /// the signal; a job still running at that bound is released (back to the queue, the
@@ -202,6 +234,9 @@ impl Application {
         if !self.reconcile_every.is_zero() {
             let (r, every, t) = (self.reconciler.clone(), self.reconcile_every, token.clone());
             tracker.spawn(crate::reconcile::schedule::run_every(r, every, t));
+        }
+        if let Some(d) = &self.deliverer {
+            d.spawn(&tracker, &token);
         }
         tracker.spawn(self.worker.store.clone().checkpoint_loop(token.clone()));
         tracker.spawn(crate::reload::watch(
@@ -313,6 +348,10 @@ pub async fn build_worker(
         .await?,
     );
     let w = &config.worker;
+    let notifier = Arc::new(crate::notify::build::Notifier::new(
+        &config.subscribers,
+        &config.notify,
+    ));
     let worker = Arc::new(Worker {
         store: store.clone(),
         domo: domo.clone(),
@@ -333,8 +372,10 @@ pub async fn build_worker(
             send_invite: config.domo.send_invite,
             new_user_role: config.domo.new_user_role.clone(),
             user_wait: Duration::from_secs(config.domo.user_wait_secs),
+            trace_email: config.telemetry.include_email,
         },
         notify: notify.clone(),
+        notifier: notifier.clone(),
     });
     let reconciler = Arc::new(Reconciler {
         store: store.clone(),
@@ -343,6 +384,7 @@ pub async fn build_worker(
         directory,
         settings: config.reconcile.clone(),
         notify,
+        notifier,
     });
     Ok((worker, reconciler))
 }

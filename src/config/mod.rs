@@ -3,6 +3,7 @@
 
 mod env;
 mod load;
+mod notify;
 mod raw;
 mod sections;
 mod types;

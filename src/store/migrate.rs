@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/sqlite/0003_reconcile.sql"),
     ),
+    (5, include_str!("../../migrations/sqlite/0005_outbox.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/postgres/0001_init.sql")),
@@ -28,6 +29,7 @@ const POSTGRES: &[(i64, &str)] = &[
         3,
         include_str!("../../migrations/postgres/0003_reconcile.sql"),
     ),
+    (5, include_str!("../../migrations/postgres/0005_outbox.sql")),
 ];
 
 /// Arbitrary constant key for `pg_advisory_lock` while migrating.

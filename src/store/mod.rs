@@ -10,6 +10,7 @@ mod finish;
 mod ingest;
 mod jobs;
 mod migrate;
+mod outbox;
 mod reconcile;
 mod stats;
 mod users;
@@ -31,6 +32,9 @@ pub use events::{EventFilter, EventRow};
 pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
+pub use outbox::{
+    AttemptOutcome, OutboxCount, OutboxFilter, OutboxItem, OutboxRow, SourceHealthRow, lane_lease,
+};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
 

@@ -9,6 +9,8 @@ use tracing::Instrument;
 
 use crate::domo::DomoError;
 use crate::event::CanonicalEvent;
+use crate::notify::NoticeType;
+use crate::notify::build::dead;
 use crate::store::{Claimed, JobOutcome, JobResult, RECONCILE_SOURCE, StoreError};
 
 use super::Worker;
@@ -68,9 +70,19 @@ impl Worker {
                 _ => {
                     let reason = "the stored payload is not a canonical event";
                     tracing::error!(event.pk = e.pk, reason, "dead-lettering an event");
+                    let notices = if self.notifier.wants(NoticeType::EventDead) {
+                        let email = c.job_key.strip_prefix("user:");
+                        self.notifier
+                            .items(&dead(&[e], email, reason, self.now_ms()))
+                    } else {
+                        Vec::new()
+                    };
                     self.store
-                        .dead_event(&c.owner, e.pk, reason, self.now_ms())
+                        .dead_event(&c.owner, e.pk, reason, &notices, self.now_ms())
                         .await?;
+                    if !notices.is_empty() {
+                        self.notifier.ring();
+                    }
                     crate::prometheus::record_job(
                         [(e.source.as_str(), "other")],
                         &JobOutcome::Dead {
@@ -239,6 +251,31 @@ impl Worker {
                 memberships_remove: Vec::new(),
                 audit: rec.entries,
                 outcome,
+                notices: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    /// A user's job done, with its notices.
+    pub(super) async fn finish_done(
+        &self,
+        c: &Claimed,
+        user: crate::store::UserRow,
+        rec: Recorder,
+        notices: Vec<crate::store::OutboxItem>,
+    ) -> Result<(), StoreError> {
+        self.finish_with(
+            c,
+            JobResult {
+                owner: c.owner.clone(),
+                user: Some(user),
+                memberships_replace: None,
+                memberships_add: Vec::new(),
+                memberships_remove: Vec::new(),
+                audit: rec.entries,
+                outcome: JobOutcome::Done,
+                notices,
             },
         )
         .await
@@ -247,8 +284,12 @@ impl Worker {
     pub(super) async fn finish_with(
         &self,
         c: &Claimed,
-        result: JobResult,
+        mut result: JobResult,
     ) -> Result<(), StoreError> {
+        if let JobOutcome::Dead { reason } = &result.outcome {
+            let notices = self.dead_notices(c, reason);
+            result.notices.extend(notices);
+        }
         match &result.outcome {
             JobOutcome::Done => tracing::debug!("job done"),
             JobOutcome::Retry { error, .. } => tracing::debug!(error, "job will retry"),
@@ -257,6 +298,9 @@ impl Worker {
             }
         }
         let touched = self.store.finish_job(&result, self.now_ms()).await?;
+        if touched > 0 && !result.notices.is_empty() {
+            self.notifier.ring();
+        }
         if touched == 0 {
             tracing::warn!(job.key = %c.job_key, "lease was lost before the job finished; another worker has it");
         } else {

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use domo_group_sync::config::{Secret, StoreConfig};
 use domo_group_sync::ingest::Ingestor;
-use domo_group_sync::store::{IngestItem, IngestStatus, JobOutcome, JobResult, Store, UserRow};
+use domo_group_sync::store::{
+    IngestItem, IngestStatus, JobOutcome, JobResult, OutboxFilter, OutboxItem, Store, UserRow,
+};
 
 use crate::helpers::{Backend, TestDb, backend};
 
@@ -38,6 +40,7 @@ fn item(id: &str, user: &str) -> IngestItem {
         payload: Some("{}".to_owned()),
         replay_of: None,
         request_id: None,
+        trace_context: None,
     }
 }
 
@@ -211,9 +214,22 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish() {
         memberships_remove: Vec::new(),
         audit: Vec::new(),
         outcome: JobOutcome::Done,
+        notices: vec![OutboxItem {
+            subscriber: "it".to_owned(),
+            msg_id: "msg_stale".to_owned(),
+            event_type: "offboarding.completed".to_owned(),
+            body: "{}".to_owned(),
+        }],
     };
     assert_eq!(a.finish_job(&stale, 2_700).await.expect("finish"), 0);
     assert_eq!(a.load_user("ada").await.expect("load"), None);
+    assert!(
+        a.outbox_list(&OutboxFilter::default(), 10)
+            .await
+            .expect("outbox")
+            .is_empty(),
+        "a job whose lease was lost tells nobody"
+    );
     assert!(a.memberships("ada").await.expect("memberships").is_empty());
     assert_eq!(a.finish_claim("A", 2_700).await.expect("finish"), 0);
     assert_eq!(b.finish_claim("B", 2_700).await.expect("finish"), 3);

@@ -329,6 +329,7 @@ pub async fn replay_event(
         payload: Some(payload),
         replay_of: Some(id),
         request_id: None,
+        trace_context: crate::telemetry::traceparent(),
     };
     let outcomes = state
         .ingestor
