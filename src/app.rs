@@ -144,6 +144,8 @@ impl Application {
             domo_ready,
             rules: worker.rules.clone(),
             reconciler: reconciler.clone(),
+            subscribers: config.subscribers.clone(),
+            notifier: worker.notifier.clone(),
         });
         let router = crate::api::stack::router(state, scrape, &config);
         let source_watch = Arc::new(crate::notify::source::SourceWatch::new(

@@ -55,6 +55,11 @@ pub struct SharedState {
     pub rules: Arc<RuleSet>,
     /// Reconcile runs (admin API).
     pub reconciler: Arc<crate::reconcile::Reconciler>,
+    /// The subscribers of outgoing events (names, kinds and types; the API never shows their
+    /// URLs or secrets).
+    pub subscribers: Vec<crate::config::SubscriberConfig>,
+    /// Wakes the delivery lanes after a replay.
+    pub notifier: Arc<crate::notify::build::Notifier>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).
@@ -86,6 +91,7 @@ pub mod futures_like {
         (name = "plan", description = "What an event would do, without doing it"),
         (name = "sources", description = "Configured webhook sources"),
         (name = "reconcile", description = "Compare Domo with the desired membership and repair the drift"),
+        (name = "notify", description = "Outgoing operational events: subscribers, deliveries, dead letters and replays"),
         (name = "admin", description = "Operating the service: reload the configuration"),
         (name = "health", description = "Liveness and readiness")
     ),

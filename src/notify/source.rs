@@ -137,7 +137,11 @@ impl SourceWatch {
                 .items(&[Notice::new(NoticeType::SourceFailing, now_ms, body)]),
             _ => Vec::new(),
         };
-        self.store.put_source_health(&row, &notices, now_ms).await?;
+        // The messages are due on the store's clock, whatever time the poller reports in.
+        let written_ms = chrono::Utc::now().timestamp_millis();
+        self.store
+            .put_source_health(&row, &notices, written_ms)
+            .await?;
         if let Some(f) = &failing {
             tracing::warn!(source, reason = ?f.reason, errors = f.consecutive_errors, "pull source failing");
         }

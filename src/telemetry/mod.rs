@@ -109,6 +109,7 @@ fn tracer_layer(settings: otlp::OtlpSettings) -> Result<BoxedLayer, String> {
         .with_threads(false)
         .with_target(false)
         .with_level(false)
+        .with_tracked_inactivity(false)
         // Only the service's own spans: no log lines (they may name a user), no spans of the
         // libraries (hyper, sqlx).
         .with_filter(filter_fn(|m| {

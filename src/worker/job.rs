@@ -37,13 +37,33 @@ impl Worker {
         request_ids.sort_unstable();
         request_ids.dedup();
         let event_ids: Vec<&str> = c.events.iter().map(|e| e.event_id.as_str()).collect();
+        let mut sources: Vec<&str> = c.events.iter().map(|e| e.source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        // The key names the user's email: on the span (logs and traces) only the key's kind,
+        // and the email only with `telemetry.include_email`.
+        let kind = c.job_key.split(':').next().unwrap_or("");
         let span = tracing::info_span!(
             "job",
-            job.key = %c.job_key,
+            otel.kind = "consumer",
+            job.kind = kind,
             job.events = c.events.len(),
             job.attempt = c.attempts(),
             event.ids = %event_ids.join(","),
-            request.id = %request_ids.join(",")
+            request.id = %request_ids.join(","),
+            source = %sources.join(","),
+            user.email = tracing::field::Empty,
+        );
+        if self.settings.trace_email
+            && let Some(email) = c.job_key.strip_prefix("user:")
+        {
+            span.record("user.email", email);
+        }
+        // The job continues the trace of the request that delivered its (first) event, across
+        // the queue, and links to the others'.
+        crate::telemetry::continue_traces(
+            &span,
+            c.events.iter().filter_map(|e| e.trace_context.as_deref()),
         );
         self.work_in_span(c).instrument(span).await
     }

@@ -20,6 +20,7 @@ mod helpers;
 mod layering;
 mod leases;
 mod metrics;
+mod notify;
 mod omitted_groups;
 mod openapi;
 mod options;

@@ -52,6 +52,8 @@ pub struct Options {
     /// Write the config to `config.toml` in the app's folder and load it from there (so that
     /// a reload re-reads it), instead of parsing the text.
     pub config_file: bool,
+    /// TOML appended to the generated config (e.g. `[[subscribers]]`, `[notify]`).
+    pub extra_toml: String,
 }
 
 impl Default for Options {
@@ -74,6 +76,7 @@ impl Default for Options {
             store_url: None,
             server_extra: String::new(),
             config_file: false,
+            extra_toml: String::new(),
         }
     }
 }
@@ -139,6 +142,8 @@ secrets = ["{CLERK_SECRET}"]
 {rules}
 
 {api_tokens}
+
+{extra}
 "#,
         max_body = o.max_body_bytes,
         db = o
@@ -156,5 +161,6 @@ secrets = ["{CLERK_SECRET}"]
         rules = o.rules,
         server_extra = o.server_extra,
         api_tokens = api_tokens_toml(),
+        extra = o.extra_toml,
     )
 }
