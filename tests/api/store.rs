@@ -343,3 +343,99 @@ async fn group_creation_is_serialised_across_replicas() {
         "the second replica got the lock only after the first released it"
     );
 }
+
+fn notice(subscriber: &str, n: usize) -> OutboxItem {
+    OutboxItem {
+        subscriber: subscriber.to_owned(),
+        msg_id: format!("msg_{subscriber}_{n}"),
+        event_type: "event.dead".to_owned(),
+        body: format!("{{\"n\":{n}}}"),
+    }
+}
+
+/// One delivery at a time per subscriber across replicas: a subscriber's lane is held by one
+/// replica (a lease, on PostgreSQL on the database's clock) until it is released or expires;
+/// another subscriber's lane is free meanwhile; messages go oldest first.
+#[tokio::test]
+async fn a_subscriber_lane_is_held_by_one_replica_at_a_time() {
+    let (_dir, _db, stores) = stores(3).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let items: Vec<OutboxItem> = (0..3)
+        .map(|n| notice("it", n))
+        .chain([notice("ops", 0)])
+        .collect();
+    stores[0].write_notices(&items, now).await.expect("write");
+    let later = move |_| now + 3_600_000;
+
+    // Three replicas race for the lane: exactly one gets a message.
+    let mut tasks = Vec::new();
+    for (r, s) in stores.iter().enumerate() {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.outbox_start_attempt("it", &format!("r{r}"), 60_000, now, later)
+                .await
+                .expect("attempt")
+                .map(|row| (r, row))
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        if let Some(w) = t.await.expect("task") {
+            winners.push(w);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let (holder, first) = winners.remove(0);
+    assert_eq!(first.msg_id, "msg_it_0", "oldest first");
+    assert_eq!(first.attempts, 1);
+    let other = (holder + 1) % 3;
+    assert!(
+        stores[other]
+            .outbox_start_attempt("it", &format!("r{other}"), 60_000, now, later)
+            .await
+            .expect("attempt")
+            .is_none(),
+        "the lane is held"
+    );
+    // Another subscriber's lane is free.
+    let ops = stores[other]
+        .outbox_start_attempt("ops", &format!("r{other}"), 60_000, now, later)
+        .await
+        .expect("attempt")
+        .expect("the ops lane is free");
+    assert_eq!(ops.msg_id, "msg_ops_0");
+    // The holder goes on (its lease renewed), the next message in order.
+    let second = stores[holder]
+        .outbox_start_attempt("it", &format!("r{holder}"), 60_000, now, later)
+        .await
+        .expect("attempt")
+        .expect("the holder keeps its lane");
+    assert_eq!(second.msg_id, "msg_it_1");
+
+    // Released: another replica takes over.
+    stores[holder]
+        .outbox_release_lane("it", &format!("r{holder}"))
+        .await
+        .expect("release");
+    let third = stores[other]
+        .outbox_start_attempt("it", &format!("r{other}"), 1, now, later)
+        .await
+        .expect("attempt")
+        .expect("free after release");
+    assert_eq!(third.msg_id, "msg_it_2");
+    // A lease of 1 ms that its holder does not renew expires: the lane moves on.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let next = holder;
+    let none_due = stores[next]
+        .outbox_start_attempt("it", &format!("r{next}"), 60_000, now + 1, later)
+        .await
+        .expect("attempt");
+    assert!(none_due.is_none(), "the three are waiting for their retry");
+    let row = stores[next]
+        .outbox_start_attempt("it", &format!("r{next}"), 60_000, now + 3_600_000, later)
+        .await
+        .expect("attempt")
+        .expect("due again after the retry delay, and the lane taken over");
+    assert_eq!(row.msg_id, "msg_it_0");
+    assert_eq!(row.attempts, 2);
+}
