@@ -119,6 +119,11 @@ pub fn install() -> PrometheusHandle {
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_ok() {
                 describe();
+                // Counters without labels exist from the start, at zero (an alert or a panel
+                // on them sees 0, not "no data").
+                for name in [JOB_ATTEMPTS, JOB_LEASES_LOST] {
+                    counter!(name).absolute(0);
+                }
                 // Histogram samples are folded into their buckets on render and on upkeep;
                 // upkeep keeps memory bounded when nobody scrapes.
                 let upkeep = handle.clone();

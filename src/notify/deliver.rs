@@ -70,6 +70,16 @@ impl Deliverer {
             // A redirect is a failure: the signature is for this URL's receiver only.
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        // Every subscriber's series exist from the start, at zero: a rate over them (and the
+        // alert on failing subscribers) then sees "none delivered", not "no data".
+        for sub in &subscribers {
+            for outcome in ["delivered", "failed", "dead"] {
+                metrics::counter!(DELIVERIES, "subscriber" => sub.name.clone(), "outcome" => outcome)
+                    .absolute(0);
+            }
+            metrics::counter!(DROPPED, "subscriber" => sub.name.clone(), "reason" => "full")
+                .absolute(0);
+        }
         Ok(Deliverer {
             retry: RetryPolicy {
                 max_attempts: settings.max_attempts,

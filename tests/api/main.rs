@@ -11,6 +11,7 @@ mod binary;
 mod cli;
 mod connections;
 mod crash;
+mod dashboards;
 mod db;
 mod demo;
 mod docs;
