@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use crate::ingest::Ingestor;
 use crate::rules::RuleSet;
 use crate::store::Store;
-use doc::SecuritySchemes;
+use doc::{OutgoingEvents, SecuritySchemes};
 
 /// What handlers share: one reference count per request (axum clones the state for every
 /// request), whatever it holds.
@@ -95,7 +95,7 @@ pub mod futures_like {
         (name = "admin", description = "Operating the service: reload the configuration"),
         (name = "health", description = "Liveness and readiness")
     ),
-    modifiers(&SecuritySchemes)
+    modifiers(&SecuritySchemes, &OutgoingEvents)
 )]
 pub struct ApiDoc;
 

@@ -121,10 +121,11 @@ pub struct DeliveryQuery {
     /// Only this subscriber's.
     pub subscriber: Option<String>,
     /// Only in this state.
+    #[param(inline)]
     pub status: Option<DeliveryStatus>,
     /// Only of this type.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", inline)]
     pub event_type: Option<NoticeType>,
     /// Page size, 1 to 500 (default 50).
     #[param(minimum = 1, maximum = 500)]
