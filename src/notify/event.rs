@@ -193,7 +193,7 @@ pub struct ReconcileHeld {
     pub run: RunRef,
     pub totals: DriftTotals,
     /// Why it is held.
-    #[schema(example = "60 removals exceed reconcile.max_removals (50)")]
+    #[schema(example = "60 removals exceed reconcile.max_removals = 50")]
     pub reason: String,
     /// Approve with the admin scope.
     pub approve: Approval,
