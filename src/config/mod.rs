@@ -20,4 +20,6 @@ pub fn digest(bytes: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_notify;
+#[cfg(test)]
 mod tests_rotation;

@@ -2,13 +2,14 @@
 //!
 //! A lane takes its subscriber's lease in the store (`notify:<name>`; on PostgreSQL on the
 //! database's clock), so one delivery at a time per subscriber across replicas, renewed before
-//! each delivery for longer than a delivery may take. It sends the oldest due message, and
+//! each delivery for longer than a delivery may take. It sends the message due longest (new
+//! messages in the order they were written), and
 //! records the outcome: delivered on any 2xx; otherwise retried with exponential backoff and
 //! jitter (never before the subscriber's `Retry-After`), and dead after
 //! `notify.max_attempts`. The attempt is counted before the request goes out, so a crash
 //! mid-delivery retries the message later: at least once. A message that fails waits for its
-//! own retry while later ones go on, so order is creation order among due messages, not a
-//! promise across a failure (each body has its `timestamp`, each message its `webhook-id`).
+//! own retry while later ones go on, so order holds while the subscriber answers, not across a
+//! failure (each body has its `timestamp`, each message its `webhook-id`).
 //!
 //! A janitor bounds the outbox: delivered and dead messages are deleted after
 //! `notify.retention_secs`; past `notify.max_pending` undelivered messages for one subscriber,

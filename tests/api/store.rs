@@ -439,3 +439,134 @@ async fn a_subscriber_lane_is_held_by_one_replica_at_a_time() {
     assert_eq!(row.msg_id, "msg_it_0");
     assert_eq!(row.attempts, 2);
 }
+
+/// The outbox stays bounded: past the cap the oldest undelivered messages are dead-lettered
+/// (still replayable), delivered and dead ones go after the retention, and a removed
+/// subscriber's messages are dead-lettered.
+#[tokio::test]
+async fn the_outbox_is_bounded_by_the_cap_the_retention_and_the_configured_subscribers() {
+    use domo_group_sync::store::AttemptOutcome;
+    let (_dir, _db, stores) = stores(1).await;
+    let s = &stores[0];
+    let items: Vec<OutboxItem> = (0..5).map(|n| notice("it", n)).collect();
+    s.write_notices(&items, 1_000).await.expect("write");
+    s.write_notices(&[notice("gone", 0)], 1_000)
+        .await
+        .expect("write");
+
+    // Cap: keep the newest 2 of "it".
+    assert_eq!(
+        s.outbox_cap("it", 2, "outbox full", 2_000)
+            .await
+            .expect("cap"),
+        3
+    );
+    let dead = s
+        .outbox_list(
+            &OutboxFilter {
+                subscriber: Some("it".into()),
+                status: Some("dead".into()),
+                ..OutboxFilter::default()
+            },
+            10,
+        )
+        .await
+        .expect("list");
+    let mut ids: Vec<&str> = dead.iter().map(|r| r.msg_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["msg_it_0", "msg_it_1", "msg_it_2"], "the oldest go");
+    assert!(
+        dead.iter()
+            .all(|r| r.last_error.as_deref() == Some("outbox full"))
+    );
+    assert_eq!(
+        s.outbox_cap("it", 2, "outbox full", 2_000)
+            .await
+            .expect("cap"),
+        0
+    );
+
+    // Orphans: "gone" is no longer configured.
+    assert_eq!(
+        s.outbox_orphans(&["it".to_owned()], 2_000)
+            .await
+            .expect("orphans"),
+        1
+    );
+
+    // One delivered; then retention removes delivered and dead rows changed before the cutoff.
+    let pending = s
+        .outbox_list(
+            &OutboxFilter {
+                status: Some("pending".into()),
+                ..OutboxFilter::default()
+            },
+            10,
+        )
+        .await
+        .expect("list");
+    assert_eq!(pending.len(), 2);
+    s.outbox_finish(
+        pending[0].id,
+        &AttemptOutcome::Delivered { status: 204 },
+        3_000,
+    )
+    .await
+    .expect("finish");
+    assert_eq!(s.outbox_prune(2_500, 2).await.expect("prune"), 2, "a batch");
+    assert_eq!(
+        s.outbox_prune(2_500, 2).await.expect("prune"),
+        2,
+        "the rest of the dead"
+    );
+    assert_eq!(
+        s.outbox_prune(2_500, 2).await.expect("prune"),
+        0,
+        "newer rows stay"
+    );
+    let left = s
+        .outbox_list(&OutboxFilter::default(), 10)
+        .await
+        .expect("list");
+    let mut states: Vec<&str> = left.iter().map(|r| r.status.as_str()).collect();
+    states.sort_unstable();
+    assert_eq!(states, ["delivered", "pending"]);
+
+    // A replay of the dead since a time brings back only those.
+    s.write_notices(&[notice("it", 7)], 5_000)
+        .await
+        .expect("write");
+    let newest = s
+        .outbox_list(&OutboxFilter::default(), 1)
+        .await
+        .expect("list")
+        .remove(0);
+    s.outbox_finish(
+        newest.id,
+        &AttemptOutcome::Dead {
+            status: Some(500),
+            error: "gave up".into(),
+        },
+        5_100,
+    )
+    .await
+    .expect("dead");
+    assert_eq!(
+        s.outbox_replay_dead("it", 6_000, 7_000)
+            .await
+            .expect("replay"),
+        0
+    );
+    assert_eq!(
+        s.outbox_replay_dead("it", 5_000, 7_000)
+            .await
+            .expect("replay"),
+        1
+    );
+    let back = s.outbox_get(newest.id).await.expect("get").expect("row");
+    assert_eq!(
+        (back.status.as_str(), back.attempts, back.next_ms),
+        ("pending", 0, 7_000)
+    );
+    assert_eq!(back.msg_id, "msg_it_7", "a replay keeps the webhook-id");
+}
