@@ -12,6 +12,7 @@ mod jobs;
 mod migrate;
 mod outbox;
 mod reconcile;
+mod source_health;
 mod stats;
 mod users;
 
@@ -32,10 +33,9 @@ pub use events::{EventFilter, EventRow};
 pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
-pub use outbox::{
-    AttemptOutcome, OutboxCount, OutboxFilter, OutboxItem, OutboxRow, SourceHealthRow, lane_lease,
-};
+pub use outbox::{AttemptOutcome, OutboxCount, OutboxFilter, OutboxItem, OutboxRow, lane_lease};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
+pub use source_health::SourceHealthRow;
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
 
 /// A store error. `is_unavailable` tells the HTTP layer to answer 503.

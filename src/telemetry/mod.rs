@@ -12,6 +12,7 @@
 
 pub mod context;
 pub mod otlp;
+pub mod settings;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
