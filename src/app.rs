@@ -56,6 +56,10 @@ pub struct Application {
     header_read_timeout: Duration,
     reloader: Arc<Reloader>,
     secret_poll: Duration,
+    /// The outgoing events' delivery lanes (none without subscribers).
+    deliverer: Option<Arc<crate::notify::deliver::Deliverer>>,
+    /// Where the pull poller reports each pull (`source.failing`).
+    source_watch: Arc<crate::notify::source::SourceWatch>,
     /// The demo source's name and secret, when running on defaults.
     pub demo: Option<(String, Secret)>,
     /// The demo's API token (every scope), for the console and the API, when running on
@@ -142,6 +146,7 @@ impl Application {
             handle: crate::prometheus::install(),
             store: store.clone(),
             domo: domo.clone(),
+            subscribers: config.subscribers.iter().map(|s| s.name.clone()).collect(),
         };
         let domo_ready: Option<Arc<dyn DomoReadiness>> = if config.domo.dry_run {
             None
@@ -160,8 +165,30 @@ impl Application {
             console: crate::console::ConsoleSettings::from_config(&config),
             public_url: config.server.public_url.clone(),
             pulls: reconciler.pulls.clone(),
+            subscribers: config.subscribers.clone(),
+            notifier: worker.notifier.clone(),
         });
         let router = crate::api::stack::router(state, scrape, &config);
+        let source_watch = reconciler.pulls.as_ref().map_or_else(
+            || {
+                Arc::new(crate::notify::source::SourceWatch::new(
+                    store.clone(),
+                    worker.notifier.clone(),
+                    config.notify.clone(),
+                ))
+            },
+            |p| p.watch(),
+        );
+        let deliverer = if config.subscribers.is_empty() {
+            None
+        } else {
+            Some(Arc::new(crate::notify::deliver::Deliverer::new(
+                store.clone(),
+                config.subscribers.clone(),
+                config.notify.clone(),
+                worker.notifier.bell.clone(),
+            )?))
+        };
         let listener = TcpListener::bind(config.server.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.server.listen))?;
@@ -177,6 +204,8 @@ impl Application {
             header_read_timeout: Duration::from_millis(config.server.header_read_timeout_ms),
             reloader,
             secret_poll: Duration::from_millis(config.secrets.poll_interval_ms),
+            deliverer,
+            source_watch,
             demo,
             demo_token,
         })
@@ -207,6 +236,16 @@ impl Application {
         self.worker.clone()
     }
 
+    /// What the pull poller calls after each pull of a source (`source.failing`).
+    pub fn source_watch(&self) -> Arc<crate::notify::source::SourceWatch> {
+        self.source_watch.clone()
+    }
+
+    /// The delivery lanes of the outgoing events, when subscribers are configured.
+    pub fn deliverer(&self) -> Option<Arc<crate::notify::deliver::Deliverer>> {
+        self.deliverer.clone()
+    }
+
     /// Serves until `shutdown` resolves; then stops accepting, finishes in-flight requests and
     /// lets the workers finish the job in hand, all within `server.shutdown_timeout_secs` from
     /// the signal; a job still running at that bound is released (back to the queue, the
@@ -227,6 +266,9 @@ impl Application {
         }
         if let Some(pulls) = self.reconciler.pulls.clone() {
             tracker.spawn(pulls.run(token.clone()));
+        }
+        if let Some(d) = &self.deliverer {
+            d.spawn(&tracker, &token);
         }
         tracker.spawn(self.worker.store.clone().checkpoint_loop(token.clone()));
         tracker.spawn(crate::reload::watch(
@@ -339,6 +381,10 @@ pub async fn build_worker(
         .await?,
     );
     let w = &config.worker;
+    let notifier = Arc::new(crate::notify::build::Notifier::new(
+        &config.subscribers,
+        config.server.public_url.as_ref(),
+    ));
     let worker = Arc::new(Worker {
         store: store.clone(),
         domo: domo.clone(),
@@ -359,15 +405,24 @@ pub async fn build_worker(
             send_invite: config.domo.send_invite,
             new_user_role: config.domo.new_user_role.clone(),
             user_wait: Duration::from_secs(config.domo.user_wait_secs),
+            trace_email: config.telemetry.include_email,
         },
         notify: notify.clone(),
+        notifier: notifier.clone(),
     });
+    let watch = Arc::new(crate::notify::source::SourceWatch::new(
+        store.clone(),
+        notifier.clone(),
+        config.notify.clone(),
+    ));
     let pulls = crate::pull::Pulls::new(crate::pull::PullsSettings {
         store: store.clone(),
         live,
         notify: notify.clone(),
         rules: rules.clone(),
         reconcile: config.reconcile.clone(),
+        notifier: notifier.clone(),
+        watch,
     });
     let reconciler = Arc::new(Reconciler {
         store: store.clone(),
@@ -377,6 +432,7 @@ pub async fn build_worker(
         settings: config.reconcile.clone(),
         notify,
         pulls: Some(pulls),
+        notifier,
     });
     Ok((worker, reconciler))
 }

@@ -49,7 +49,10 @@ pub async fn serve(
         eprintln!("  built-in Domo simulator: http://{sim} (state: http://{sim}/_sim/state)");
     }
     tracing::info!(%addr, console = %format!("http://{addr}/console"), "listening");
-    app.run_until_stopped(shutdown_signal()).await
+    let result = app.run_until_stopped(shutdown_signal()).await;
+    // The spans of the last moments (the batch exporter sends every few seconds).
+    let _ = tokio::task::spawn_blocking(crate::telemetry::flush).await;
+    result
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -260,6 +260,7 @@ pub fn to_item(source: &str, parsed: Parsed, replay_of: Option<i64>) -> IngestIt
             payload: serde_json::to_string(&ev).ok(),
             replay_of,
             request_id: None,
+            trace_context: crate::telemetry::traceparent(),
         },
         Parsed::Ignored { id, kind } => IngestItem {
             event_id: id,
@@ -270,6 +271,7 @@ pub fn to_item(source: &str, parsed: Parsed, replay_of: Option<i64>) -> IngestIt
             payload: None,
             replay_of,
             request_id: None,
+            trace_context: crate::telemetry::traceparent(),
         },
     }
 }

@@ -22,6 +22,7 @@ pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod net;
+pub mod notify;
 pub mod plan;
 pub mod prometheus;
 pub mod pull;

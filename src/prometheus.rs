@@ -92,6 +92,19 @@ pub const PULL_CURSOR_RESETS: &str = "dgs_pull_cursor_resets_total";
 /// What directory passes found, by `source` and `kind` (`offboard`, `add`, `remove`,
 /// `withheld` removals of a partial listing, `held` removals over the caps, `queued` events).
 pub const DIRECTORY_DRIFT: &str = "dgs_directory_drift_total";
+/// Outgoing events delivered or attempted, by `subscriber` and `outcome` (`delivered`,
+/// `failed`: will be retried, `dead`).
+pub const NOTIFY_DELIVERIES: &str = "dgs_notify_deliveries_total";
+/// Latency of delivery attempts, by `subscriber`.
+pub const NOTIFY_DURATION: &str = "dgs_notify_delivery_duration_seconds";
+/// Outgoing messages dead-lettered without being tried, by `subscriber` and `reason`
+/// (`full`: past `notify.max_pending`; `orphaned`: the subscriber is no longer configured).
+pub const NOTIFY_DROPPED: &str = "dgs_notify_dropped_total";
+/// Outgoing messages in the outbox by `subscriber` and `status` (pending, delivered, dead),
+/// read at scrape.
+pub const NOTIFY_OUTBOX: &str = "dgs_notify_outbox";
+/// Age of a subscriber's oldest undelivered message in seconds (0 when none), read at scrape.
+pub const NOTIFY_OLDEST_PENDING: &str = "dgs_notify_oldest_pending_age_seconds";
 
 /// Label for requests that matched no route.
 const UNMATCHED: &str = "unmatched";
@@ -102,6 +115,8 @@ const HTTP_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 const DOMO_BUCKETS: [f64; 11] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Outbox statuses reported by `dgs_notify_outbox`.
+const OUTBOX_STATES: [&str; 3] = ["pending", "delivered", "dead"];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -116,11 +131,22 @@ pub fn install() -> PrometheusHandle {
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(DOMO_DURATION.to_owned()), &DOMO_BUCKETS)
                 })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(NOTIFY_DURATION.to_owned()),
+                        &DOMO_BUCKETS,
+                    )
+                })
                 .map(PrometheusBuilder::build_recorder)
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
             if metrics::set_global_recorder(recorder).is_ok() {
                 describe();
+                // Counters without labels exist from the start, at zero (an alert or a panel
+                // on them sees 0, not "no data").
+                for name in [JOB_ATTEMPTS, JOB_LEASES_LOST] {
+                    counter!(name).absolute(0);
+                }
                 // Histogram samples are folded into their buckets on render and on upkeep;
                 // upkeep keeps memory bounded when nobody scrapes.
                 let upkeep = handle.clone();
@@ -201,6 +227,25 @@ fn describe() {
         "Console sign-ins by result (failure = a wrong token, limited = too many failures)"
     );
     describe_counter!(CONSOLE_ACTIONS, "Console actions by action and result");
+    describe_counter!(
+        NOTIFY_DELIVERIES,
+        "Outgoing event deliveries by subscriber and outcome"
+    );
+    describe_histogram!(
+        NOTIFY_DURATION,
+        Unit::Seconds,
+        "Outgoing event delivery latency"
+    );
+    describe_counter!(
+        NOTIFY_DROPPED,
+        "Outgoing events dead-lettered without an attempt (outbox full, subscriber removed)"
+    );
+    describe_gauge!(NOTIFY_OUTBOX, "Outgoing events in the outbox by status");
+    describe_gauge!(
+        NOTIFY_OLDEST_PENDING,
+        Unit::Seconds,
+        "Age of a subscriber's oldest undelivered event"
+    );
     describe_gauge!(
         RECONCILE_LAST_SUCCESS,
         Unit::Seconds,
@@ -265,6 +310,8 @@ pub struct Scrape {
     pub handle: PrometheusHandle,
     pub store: Store,
     pub domo: DomoClient,
+    /// The configured subscribers' names (the outbox gauges' labels).
+    pub subscribers: Vec<String>,
 }
 
 /// `GET /metrics`: refreshes the gauges read from the store, then renders the text format.
@@ -288,6 +335,29 @@ pub async fn render(State(s): State<Scrape>) -> Response {
             gauge!(OLDEST_QUEUED).set(age as f64 / 1000.0);
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot read the queue age"),
+    }
+    if !s.subscribers.is_empty() {
+        match s.store.outbox_counts().await {
+            Ok(counts) => {
+                let now = chrono::Utc::now().timestamp_millis();
+                for name in &s.subscribers {
+                    let mine = counts.iter().filter(|c| c.subscriber == *name);
+                    for state in OUTBOX_STATES {
+                        let n = mine
+                            .clone()
+                            .find(|c| c.status == state)
+                            .map_or(0, |c| c.count);
+                        gauge!(NOTIFY_OUTBOX, "subscriber" => name.clone(), "status" => state)
+                            .set(n as f64);
+                    }
+                    let oldest = mine.filter_map(|c| c.oldest_created_ms).min();
+                    let age = oldest.map_or(0, |t| now.saturating_sub(t).max(0));
+                    gauge!(NOTIFY_OLDEST_PENDING, "subscriber" => name.clone())
+                        .set(age as f64 / 1000.0);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "metrics: cannot count the outbox"),
+        }
     }
     counter!(TOKEN_REFRESHES).absolute(s.domo.token_refreshes());
     (

@@ -22,7 +22,7 @@ use utoipa_axum::routes;
 use crate::ingest::Ingestor;
 use crate::rules::RuleSet;
 use crate::store::Store;
-use doc::SecuritySchemes;
+use doc::{OutgoingEvents, SecuritySchemes};
 
 /// What handlers share: one reference count per request (axum clones the state for every
 /// request), whatever it holds.
@@ -65,6 +65,11 @@ pub struct SharedState {
     pub public_url: Option<url::Url>,
     /// The sources' pulls (status and "pull now").
     pub pulls: Option<Arc<crate::pull::Pulls>>,
+    /// The subscribers of outgoing events (names, kinds and types; the API never shows their
+    /// URLs or secrets).
+    pub subscribers: Vec<crate::config::SubscriberConfig>,
+    /// Wakes the delivery lanes after a replay.
+    pub notifier: Arc<crate::notify::build::Notifier>,
 }
 
 /// Something that can say whether Domo is usable (a token can be obtained).
@@ -96,11 +101,12 @@ pub mod futures_like {
         (name = "plan", description = "What an event would do, without doing it"),
         (name = "sources", description = "Configured sources: their webhooks and their pulls"),
         (name = "reconcile", description = "Compare Domo with the desired membership and repair the drift"),
+        (name = "notify", description = "Outgoing operational events: subscribers, deliveries, dead letters and replays"),
         (name = "admin", description = "Operating the service: reload the configuration"),
         (name = "scim", description = "SCIM 2.0 (RFC 7643/7644) for `scim` sources: Users, Groups and discovery, as Entra ID, Okta, OneLogin and JumpCloud provision them. Answers are `application/scim+json`; errors are SCIM errors, not problem documents"),
         (name = "health", description = "Liveness and readiness")
     ),
-    modifiers(&SecuritySchemes)
+    modifiers(&SecuritySchemes, &OutgoingEvents)
 )]
 pub struct ApiDoc;
 

@@ -41,9 +41,10 @@ pub(crate) fn router(
                 async move { axum::Json(doc.as_ref().clone()) }
             }),
         )
-        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").config(
-            utoipa_swagger_ui::Config::from("/openapi.json"),
-        ))
+        .merge(
+            utoipa_swagger_ui::SwaggerUi::new("/docs")
+                .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        )
         .fallback(|| async { ApiError::new(ProblemKind::NotFound) })
         .with_state(state.clone())
         .merge(
@@ -62,20 +63,55 @@ pub(crate) fn router(
             super::scim::scim_layer,
         ))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", http.method = %req.method(), http.route = route, request.id = id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(
+                    |resp: &axum::http::Response<_>, latency: Duration, span: &tracing::Span| {
+                        span.record(
+                            "http.response.status_code",
+                            i64::from(resp.status().as_u16()),
+                        );
+                        tracing::debug!(
+                            status = resp.status().as_u16(),
+                            latency_ms = latency.as_millis(),
+                            "finished processing request"
+                        );
+                    },
+                ),
         )
         .layer(axum::middleware::from_fn(crate::prometheus::track_http))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span of one request: named `{method} {route template}` (never the raw path, which may
+/// hold an email), a server span for traces, a child of the caller's `traceparent` if it sent
+/// one. The webhook handler records `webhook.source`.
+fn request_span(req: &Request) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{} {route}", req.method()),
+        otel.kind = "server",
+        http.method = %req.method(),
+        http.route = route,
+        request.id = id,
+        webhook.source = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    crate::telemetry::continue_caller(
+        &span,
+        req.headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok()),
+    );
+    span
 }

@@ -12,6 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use tracing::Instrument as _;
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -116,6 +117,7 @@ pub async fn receive_webhook(
             ApiError::with_detail(ProblemKind::MalformedPayload, "the body could not be read")
         }
     })?;
+    tracing::Span::current().record("webhook.source", source.as_str());
     let now = chrono::Utc::now().timestamp();
     match crate::signature::verify_matched(&src, &headers, &body, now) {
         Ok(position) => {
@@ -154,10 +156,15 @@ pub async fn receive_webhook(
             ..to_item(&source, p, None)
         })
         .collect();
-    let outcomes = state.ingestor.submit(&source, items).await.map_err(|e| {
-        tracing::warn!(webhook.source = %source, error = %e, "could not store a delivery");
-        ApiError::new(ProblemKind::StoreUnavailable)
-    })?;
+    let outcomes = state
+        .ingestor
+        .submit(&source, items)
+        .instrument(tracing::info_span!("ingest", webhook.source = %source))
+        .await
+        .map_err(|e| {
+            tracing::warn!(webhook.source = %source, error = %e, "could not store a delivery");
+            ApiError::new(ProblemKind::StoreUnavailable)
+        })?;
     tracing::info!(
         webhook.source = %source,
         events = outcomes.len(),

@@ -10,8 +10,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 
 use super::raw::{
-    RawApi, RawConsole, RawDomo, RawLog, RawReconcile, RawRule, RawSecrets, RawServer, RawSource,
-    RawStore, RawToken, RawWorker, Text,
+    RawApi, RawConsole, RawDomo, RawLog, RawNotify, RawReconcile, RawRule, RawSecrets, RawServer,
+    RawSource, RawStore, RawSubscriber, RawTelemetry, RawToken, RawWorker, Text,
 };
 use super::types::*;
 
@@ -36,7 +36,7 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-const TOP_LEVEL: [&str; 11] = [
+const TOP_LEVEL: [&str; 14] = [
     "server",
     "store",
     "domo",
@@ -48,6 +48,9 @@ const TOP_LEVEL: [&str; 11] = [
     "reconcile",
     "secrets",
     "console",
+    "subscribers",
+    "notify",
+    "telemetry",
 ];
 
 /// Where the configuration comes from: the file's text (if any) and the environment.
@@ -286,6 +289,10 @@ impl Cx<'_> {
         let console: RawConsole = self.section(t.get("console"), "console");
         let raw_sources: Vec<Option<RawSource>> = self.list(t.get("sources"), "sources");
         let raw_rules: Vec<Option<RawRule>> = self.list(t.get("rules"), "rules");
+        let raw_subscribers: Vec<Option<RawSubscriber>> =
+            self.list(t.get("subscribers"), "subscribers");
+        let notify: RawNotify = self.section(t.get("notify"), "notify");
+        let telemetry: RawTelemetry = self.section(t.get("telemetry"), "telemetry");
         let tokens_value = toml::Value::Array(api.tokens);
         let raw_tokens: Vec<Option<RawToken>> = self.list(Some(&tokens_value), "api.tokens");
 
@@ -372,6 +379,17 @@ impl Cx<'_> {
             .filter_map(|(i, t)| t.and_then(|t| self.token(t, i)))
             .collect::<Vec<_>>();
         self.unique(tokens.iter().map(|t| t.name.as_str()), "api.tokens", "name");
+        let subscribers = raw_subscribers
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.and_then(|s| self.subscriber(s, i)))
+            .collect::<Vec<_>>();
+        self.unique(
+            subscribers.iter().map(|s| s.name.as_str()),
+            "subscribers",
+            "name",
+        );
+        let notify = self.notify(notify);
         Config {
             server,
             store,
@@ -384,6 +402,11 @@ impl Cx<'_> {
             reconcile,
             secrets,
             console,
+            subscribers,
+            notify,
+            telemetry: TelemetryConfig {
+                include_email: telemetry.include_email.unwrap_or(false),
+            },
             demo: false,
             file: None,
             text: None,

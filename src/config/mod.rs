@@ -3,6 +3,7 @@
 
 mod env;
 mod load;
+mod notify;
 mod pull;
 mod raw;
 mod sections;
@@ -20,5 +21,7 @@ pub fn digest(bytes: &[u8]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_notify;
 #[cfg(test)]
 mod tests_rotation;

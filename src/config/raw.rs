@@ -4,7 +4,8 @@
 use serde::{Deserialize, Deserializer};
 
 use super::types::{
-    ApiScope, ClientIpHeader, Format, HmacAlgorithm, HmacEncoding, LogFormat, Scheme, SignedContent,
+    ApiScope, ClientIpHeader, Format, HmacAlgorithm, HmacEncoding, LogFormat, Scheme,
+    SignedContent, SubscriberKind,
 };
 
 /// A string that may have been written (or overridden from the environment) as a number or
@@ -204,4 +205,35 @@ pub struct RawToken {
 pub struct RawApi {
     #[serde(default)]
     pub tokens: Vec<toml::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSubscriber {
+    pub name: Option<Text>,
+    pub url: Text,
+    pub kind: Option<SubscriberKind>,
+    pub secret: Option<Text>,
+    pub events: Option<Vec<Text>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNotify {
+    pub max_attempts: Option<u32>,
+    pub backoff_base_ms: Option<u64>,
+    pub backoff_max_secs: Option<u64>,
+    pub timeout_secs: Option<u64>,
+    pub poll_interval_ms: Option<u64>,
+    pub retention_secs: Option<u64>,
+    pub max_pending: Option<u64>,
+    pub source_error_threshold: Option<u32>,
+    pub source_lag_secs: Option<u64>,
+    pub source_repeat_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTelemetry {
+    pub include_email: Option<bool>,
 }

@@ -98,6 +98,12 @@ pub struct Config {
     pub secrets: SecretsConfig,
     /// `[console]`: the operators' pages at `/console`.
     pub console: ConsoleConfig,
+    /// `[[subscribers]]`: where outgoing operational events go.
+    pub subscribers: Vec<SubscriberConfig>,
+    /// `[notify]`: how they are delivered.
+    pub notify: NotifyConfig,
+    /// `[telemetry]`: what traces may carry.
+    pub telemetry: TelemetryConfig,
     /// True when no file was given: `serve` then adds a demo source and a demo rule.
     pub demo: bool,
     /// The file this was loaded from (`None` for text or defaults): what a reload re-reads.
@@ -482,4 +488,108 @@ impl ApiToken {
     pub fn live_at(&self, now: i64) -> bool {
         self.not_before.is_none_or(|t| now >= t) && self.not_after.is_none_or(|t| now < t)
     }
+}
+
+/// `subscribers[].kind`: how outgoing events are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriberKind {
+    /// The JSON body, signed with Standard Webhooks (`webhook-id`, `webhook-timestamp`,
+    /// `webhook-signature`) with the subscriber's `whsec_` secret.
+    #[default]
+    Webhook,
+    /// A short human-readable message posted to a Slack incoming-webhook URL.
+    Slack,
+}
+
+impl SubscriberKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriberKind::Webhook => "webhook",
+            SubscriberKind::Slack => "slack",
+        }
+    }
+}
+
+/// One `[[subscribers]]` entry: where outgoing operational events go.
+#[derive(Debug, Clone)]
+pub struct SubscriberConfig {
+    /// `name`: labels its deliveries in the store, the API and metrics; default the URL's
+    /// host. Letters, digits, `.`, `-`, `_`; unique.
+    pub name: String,
+    /// `url`: where to POST (a secret reference may be used: a Slack URL is a credential).
+    /// Never logged.
+    pub url: Secret,
+    /// `kind`: `webhook` (default) or `slack`.
+    pub kind: SubscriberKind,
+    /// `secret`: the `whsec_…` signing secret (required for `webhook`; a `whsk_…` key signs
+    /// Standard Webhooks' asymmetric `v1a` instead). Not used by `slack`.
+    pub secret: Option<Secret>,
+    /// `events`: the types sent; default every type but `membership.applied`.
+    pub events: Vec<crate::notify::NoticeType>,
+}
+
+impl SubscriberConfig {
+    /// Whether this subscriber takes notices of `kind`.
+    pub fn wants(&self, kind: crate::notify::NoticeType) -> bool {
+        self.events.contains(&kind)
+    }
+}
+
+/// `[notify]`: how outgoing events are delivered, and when a pull source counts as failing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotifyConfig {
+    /// `notify.max_attempts`: attempts per message before it is dead-lettered; default 12.
+    pub max_attempts: u32,
+    /// `notify.backoff_base_ms`: the first retry delay; doubled per attempt with jitter;
+    /// default 5000.
+    pub backoff_base_ms: u64,
+    /// `notify.backoff_max_secs`: cap on one retry delay; default 3600 (12 attempts then take
+    /// about 2.5 hours).
+    pub backoff_max_secs: u64,
+    /// `notify.timeout_secs`: bound on one delivery, connection included; default 10.
+    pub timeout_secs: u64,
+    /// `notify.poll_interval_ms`: how often an idle delivery lane looks for due messages
+    /// (notices written by this replica wake it at once); default 1000.
+    pub poll_interval_ms: u64,
+    /// `notify.retention_secs`: delivered and dead messages are deleted after this long;
+    /// default 604800 (7 days).
+    pub retention_secs: u64,
+    /// `notify.max_pending`: most undelivered messages kept per subscriber; past it the
+    /// oldest are dead-lettered (reason "outbox full"), still replayable; default 10000.
+    pub max_pending: u64,
+    /// `notify.source_error_threshold`: failed pulls in a row before `source.failing`;
+    /// default 3.
+    pub source_error_threshold: u32,
+    /// `notify.source_lag_secs`: a pull source lagging more than this is failing; default 900.
+    pub source_lag_secs: u64,
+    /// `notify.source_repeat_secs`: while a source stays failing, `source.failing` is sent
+    /// again this often; 0 = once per episode; default 3600.
+    pub source_repeat_secs: u64,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            max_attempts: 12,
+            backoff_base_ms: 5_000,
+            backoff_max_secs: 3_600,
+            timeout_secs: 10,
+            poll_interval_ms: 1_000,
+            retention_secs: 7 * 86_400,
+            max_pending: 10_000,
+            source_error_threshold: 3,
+            source_lag_secs: 900,
+            source_repeat_secs: 3_600,
+        }
+    }
+}
+
+/// `[telemetry]`: what traces may carry (export itself is configured by the standard
+/// `OTEL_*` environment variables).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// `telemetry.include_email`: put the user's email on job spans (`user.email`); default
+    /// false (spans carry ids only).
+    pub include_email: bool,
 }

@@ -26,4 +26,5 @@ mod tests;
 
 pub use client::{ClientSettings, DomoClient};
 pub use error::DomoError;
+pub(crate) use error::parse_retry_after;
 pub use model::{Group, GroupRef, NewUser, User};

@@ -26,12 +26,23 @@ pub async fn run(config_path: Option<&Path>, source: &str, full: bool) -> anyhow
         RuleSet::compile(&config.rules)
             .map_err(|p| anyhow::anyhow!("invalid rules: {}", p.join("; ")))?,
     );
+    // What the run finds is written with its notices; the running service delivers them.
+    let notifier = Arc::new(crate::notify::build::Notifier::new(
+        &config.subscribers,
+        config.server.public_url.as_ref(),
+    ));
     let pulls = Pulls::new(PullsSettings {
         store: store.clone(),
         live: Arc::new(Live::new(Snapshot::from_config(&config))),
         notify: Arc::new(Notify::new()),
         rules,
         reconcile: config.reconcile.clone(),
+        watch: Arc::new(crate::notify::source::SourceWatch::new(
+            store.clone(),
+            notifier.clone(),
+            config.notify.clone(),
+        )),
+        notifier,
     });
     eprintln!(
         "pulling `{source}`{}…",

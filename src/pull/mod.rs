@@ -56,6 +56,10 @@ pub struct Pulls {
     protected: BTreeSet<String>,
     http: reqwest::Client,
     connectors: Mutex<HashMap<String, Bound>>,
+    /// Who wants `reconcile.held` / `reconcile.completed` of directory passes.
+    notifier: Arc<crate::notify::build::Notifier>,
+    /// Told of every event pull (`source.failing`).
+    watch: Arc<crate::notify::source::SourceWatch>,
 }
 
 /// A source's configuration with the connector built from it.
@@ -68,6 +72,8 @@ pub struct PullsSettings {
     pub notify: Arc<Notify>,
     pub rules: Arc<RuleSet>,
     pub reconcile: crate::config::ReconcileConfig,
+    pub notifier: Arc<crate::notify::build::Notifier>,
+    pub watch: Arc<crate::notify::source::SourceWatch>,
 }
 
 impl Pulls {
@@ -96,7 +102,14 @@ impl Pulls {
                 .collect(),
             http,
             connectors: Mutex::new(HashMap::new()),
+            notifier: s.notifier,
+            watch: s.watch,
         })
+    }
+
+    /// What every event pull is reported to (`source.failing`).
+    pub fn watch(&self) -> Arc<crate::notify::source::SourceWatch> {
+        self.watch.clone()
     }
 
     /// The configured sources that pull, as configured now.

@@ -233,6 +233,21 @@ impl Pulls {
                 now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX)
             }
         };
+        // `source.failing` (outgoing events): every pull but one cut short by a lost lease
+        // (another replica goes on) counts. A successful pull read the provider to the end, so
+        // it is not behind; the newest event's age is no measure of that (a quiet directory).
+        let health = match error {
+            None => Some(crate::notify::source::PullReport::Succeeded { lag: None }),
+            Some(PullError::LeaseLost) => None,
+            Some(e) => Some(crate::notify::source::PullReport::Failed {
+                error: &e.to_string(),
+            }),
+        };
+        if let Some(h) = health
+            && let Err(e) = self.watch.report(source, h, now).await
+        {
+            tracing::warn!(error = %e, "could not record the source's health");
+        }
         match error {
             None => {
                 metrics::gauge!(prom::PULL_LAST_SUCCESS, "source" => source.to_owned())

@@ -34,7 +34,7 @@ use crate::domo::{DomoClient, DomoError};
 use crate::prometheus as prom;
 use crate::rules::{RuleSet, name_key};
 use crate::state::UserState;
-use crate::store::{IngestItem, RECONCILE_SOURCE, Store, StoreError};
+use crate::store::{IngestItem, OutboxItem, RECONCILE_SOURCE, RunRow, Store, StoreError};
 use crate::worker::recorder::Recorder;
 use crate::worker::{Directory, DirectoryError};
 use plan::{GroupRead, SeenUser, plan_run};
@@ -92,6 +92,8 @@ pub struct Reconciler {
     pub notify: Arc<Notify>,
     /// The pulling sources, whose directory passes are each run's first step.
     pub pulls: Option<Arc<crate::pull::Pulls>>,
+    /// Who wants `reconcile.held` / `reconcile.completed` (written with the run's outcome).
+    pub notifier: Arc<crate::notify::build::Notifier>,
 }
 
 impl Reconciler {
@@ -129,7 +131,21 @@ impl Reconciler {
                 "marked runs interrupted by a stop as failed"
             );
         }
-        let id = self.store.insert_run(started_by, apply, now_ms()).await?;
+        let started_ms = now_ms();
+        let id = self.store.insert_run(started_by, apply, started_ms).await?;
+        let run = RunRow {
+            id,
+            started_ms,
+            finished_ms: None,
+            started_by: started_by.to_owned(),
+            apply,
+            status: "running".to_owned(),
+            plan: None,
+            error: None,
+            approved_by: None,
+            approved_ms: None,
+            scope: None,
+        };
         progress(Progress::Started { run: id });
         let planned = self.plan(id, progress).await;
         let plan =
@@ -141,9 +157,11 @@ impl Reconciler {
                     // and changed nothing; the next run starts over.
                     tracing::warn!(run = id, error = %e, "reconcile failed");
                     let msg = e.to_string();
+                    let notices = self.run_notices(&run, "failed", None, Some(&msg));
                     self.store
-                        .finish_run(id, "failed", None, Some(&msg), now_ms())
+                        .finish_run(id, "failed", None, Some(&msg), &notices, now_ms())
                         .await?;
+                    self.ring(&notices);
                     metrics::counter!(prom::RECONCILE_RUNS, "status" => "failed").increment(1);
                     return self.report(id).await?.ok_or(ReconcileError::Store(
                         StoreError::Corrupt("the run vanished".into()),
@@ -160,9 +178,11 @@ impl Reconciler {
             self.queue_repairs(id, &plan).await?;
             "queued"
         };
+        let notices = self.run_notices(&run, status, Some(&plan), None);
         self.store
-            .finish_run(id, status, Some(&json), None, now_ms())
+            .finish_run(id, status, Some(&json), None, &notices, now_ms())
             .await?;
+        self.ring(&notices);
         record_metrics(status, &plan);
         tracing::info!(
             run = id,
@@ -193,11 +213,34 @@ impl Reconciler {
             .map_err(|e| StoreError::Corrupt(format!("run plan: {e}")))?;
         // Queue first (deduplicated by run and user, so a repeat is harmless), then mark.
         self.queue_repairs(id, &plan).await?;
-        if !self.store.approve_run(id, by, now_ms()).await? {
+        let approved = RunRow {
+            approved_by: Some(by.to_owned()),
+            ..run
+        };
+        let notices = self.run_notices(&approved, "queued", Some(&plan), None);
+        if !self.store.approve_run(id, by, &notices, now_ms()).await? {
             return Ok(None);
         }
+        self.ring(&notices);
         record_repairs(&plan);
         Ok(self.report(id).await?)
+    }
+
+    /// The outbox rows of a run that ends with `status`.
+    fn run_notices(
+        &self,
+        run: &RunRow,
+        status: &str,
+        plan: Option<&ReconcilePlan>,
+        error: Option<&str>,
+    ) -> Vec<OutboxItem> {
+        crate::notify::build::run_items(&self.notifier, run, status, plan, error, now_ms())
+    }
+
+    fn ring(&self, notices: &[OutboxItem]) {
+        if !notices.is_empty() {
+            self.notifier.ring();
+        }
     }
 
     /// Reads Domo and plans.
@@ -316,6 +359,7 @@ impl Reconciler {
                 payload: Some(serde_json::json!({ "run": run }).to_string()),
                 replay_of: None,
                 request_id: None,
+                trace_context: crate::telemetry::traceparent(),
             })
             .collect();
         for (uid, groups) in plan.unknown_removals() {
@@ -331,6 +375,7 @@ impl Reconciler {
                 ),
                 replay_of: None,
                 request_id: None,
+                trace_context: crate::telemetry::traceparent(),
             });
         }
         // The directory events (each under its source) and the repairs, in one commit.

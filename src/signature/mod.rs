@@ -129,6 +129,19 @@ pub fn sign(
     }
 }
 
+/// The Standard Webhooks headers of an outgoing message (`webhook-id`, `webhook-timestamp`,
+/// `webhook-signature`): the same signing code that `sign` and the tests use, so what the
+/// service sends its subscribers verifies exactly as what it receives. A `whsec_` secret
+/// signs `v1` (HMAC-SHA256), a `whsk_` key `v1a` (Ed25519).
+pub fn sign_standard_webhooks(
+    secret: &Secret,
+    body: &[u8],
+    now: i64,
+    msg_id: &str,
+) -> Result<Vec<(String, String)>, SignatureError> {
+    standard::sign(Flavour::Standard, secret, body, now, msg_id)
+}
+
 /// Check a configured secret is usable for the scheme. Used by config validation: the error
 /// says how to fix the problem and never contains the secret.
 ///

@@ -2,6 +2,7 @@
 
 use sqlx::Connection;
 
+use super::outbox::{INSERT_OUTBOX, OutboxItem};
 use super::users::{AuditEntry, UserRow};
 use super::{Store, StoreError};
 
@@ -24,6 +25,8 @@ pub struct JobResult {
     pub memberships_remove: Vec<i64>,
     pub audit: Vec<AuditEntry>,
     pub outcome: JobOutcome,
+    /// Outgoing notices about this outcome (written only when the outcome is).
+    pub notices: Vec<OutboxItem>,
 }
 
 const UPSERT_USER: &str = "INSERT INTO user_states (user_key, state, domo_user_id, synced, last_event, updated_ms) \
@@ -125,6 +128,16 @@ impl Store {
                             .execute(&mut *$tx)
                             .await?;
                     }
+                }
+                for n in r.notices.iter().filter(|_| touched > 0) {
+                    sqlx::query(q!(INSERT_OUTBOX))
+                        .bind(&n.subscriber)
+                        .bind(&n.msg_id)
+                        .bind(&n.event_type)
+                        .bind(&n.body)
+                        .bind(now_ms)
+                        .execute(&mut *$tx)
+                        .await?;
                 }
                 for a in &r.audit {
                     sqlx::query(q!(INSERT_AUDIT))

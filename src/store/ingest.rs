@@ -30,6 +30,9 @@ pub struct IngestItem {
     pub replay_of: Option<i64>,
     /// The `x-request-id` of the HTTP request that delivered it (links the logs).
     pub request_id: Option<String>,
+    /// The W3C `traceparent` of the span that stored it, so that the job applying it
+    /// continues the trace (`None` when tracing is off).
+    pub trace_context: Option<String>,
 }
 
 /// What became of one item.
@@ -55,10 +58,10 @@ pub struct IngestOutcome {
 
 /// The columns of one inbox row, after `$1` (the commit time, shared by every row).
 const COLUMNS: &str = "INSERT INTO events (source, event_id, event_type, job_key, user_key, \
-     occurred_at, payload, status, replay_of, request_id, received_ms, run_at_ms, updated_ms, \
-     attempts) VALUES ";
+     occurred_at, payload, status, replay_of, request_id, trace_context, received_ms, run_at_ms, \
+     updated_ms, attempts) VALUES ";
 /// Bound parameters per row (the commit time is bound once, as `$1`).
-const PARAMS_PER_ROW: usize = 10;
+const PARAMS_PER_ROW: usize = 11;
 /// Rows per statement at most. Statements hold 1, 2, 4, … `MAX_ROWS` rows, so that a batch of
 /// any size takes a handful of statements whose texts (and prepared plans) are reused.
 const MAX_ROWS: usize = 128;
@@ -317,7 +320,8 @@ macro_rules! define_insert {
                         .bind(&it.payload)
                         .bind(status)
                         .bind(it.replay_of)
-                        .bind(&it.request_id);
+                        .bind(&it.request_id)
+                        .bind(&it.trace_context);
                 }
                 for row in q.fetch_all(&mut *conn).await? {
                     stored.insert(
@@ -353,9 +357,11 @@ mod tests {
     #[test]
     fn the_insert_binds_every_row_and_the_shared_time_once() {
         let sql = insert_sql(2);
-        assert!(sql.contains("($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $1, $1, $1, 0)"));
-        assert!(sql.contains("($12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $1, $1, $1, 0)"));
-        assert!(!sql.contains("$22"));
+        assert!(sql.contains("($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $1, $1, $1, 0)"));
+        assert!(
+            sql.contains("($13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $1, $1, $1, 0)")
+        );
+        assert!(!sql.contains("$24"));
         assert_eq!(insert_sql(2).as_ptr(), sql.as_ptr(), "built once per size");
     }
 }

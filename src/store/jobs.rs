@@ -23,6 +23,10 @@ pub struct ClaimedEvent {
     pub received_ms: i64,
     /// The `x-request-id` of the delivery, when it came over HTTP.
     pub request_id: Option<String>,
+    /// The canonical type (or a reconcile repair's kind).
+    pub event_type: String,
+    /// The W3C `traceparent` of the request that delivered it (tracing on only).
+    pub trace_context: Option<String>,
 }
 
 /// A claimed job: all due events of one key, oldest `occurred_at` first.
@@ -58,7 +62,7 @@ const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', lease_until = 
          AND r.status = 'running' AND r.lease_until > $3) \
        ORDER BY e.run_at_ms, e.id LIMIT 1) \
      RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
-     request_id";
+     request_id, event_type, trace_context";
 
 // Leases on PostgreSQL are written and compared on the database's clock only, never a
 // replica's, as `(EXTRACT(EPOCH FROM now()) * 1000)::bigint` (unix milliseconds at the start
@@ -106,7 +110,7 @@ const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', \
      AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = $4 AND r.status = 'running' \
        AND r.lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint) \
      RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
-     request_id";
+     request_id, event_type, trace_context";
 const PG_OTHERS_RUNNING: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE job_key = $1 \
      AND status = 'running' AND lease_owner <> $2)";
 /// Candidate events read per claim, and distinct keys tried at most.
@@ -295,18 +299,30 @@ impl Store {
     }
 
     /// Dead-letters one event of a claim (an event that can never be applied), leaving the
-    /// rest of the claim running.
+    /// rest of the claim running; `notices` about it are written in the same commit.
     pub async fn dead_event(
         &self,
         owner: &str,
         pk: i64,
         reason: &str,
+        notices: &[super::OutboxItem],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool, sql = "UPDATE events SET status = 'dead', lease_owner = NULL, \
-            lease_until = NULL, last_error = $3, updated_ms = $4 \
-            WHERE id = $2 AND lease_owner = $1" => {
-            sqlx::query(sql).bind(owner).bind(pk).bind(reason).bind(now_ms).execute(pool).await?;
+        let dead = self.sql(
+            "UPDATE events SET status = 'dead', lease_owner = NULL, \
+             lease_until = NULL, last_error = $3, updated_ms = $4 \
+             WHERE id = $2 AND lease_owner = $1",
+        );
+        let insert = self.sql(super::outbox::INSERT_OUTBOX);
+        on_pool!(self, pool, _unused = "" => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(dead).bind(owner).bind(pk).bind(reason).bind(now_ms)
+                .execute(&mut *tx).await?.rows_affected();
+            for it in notices.iter().filter(|_| n > 0) {
+                sqlx::query(insert).bind(&it.subscriber).bind(&it.msg_id).bind(&it.event_type)
+                    .bind(&it.body).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -397,6 +413,8 @@ where
             occurred_at: r.try_get("occurred_at")?,
             received_ms: r.try_get("received_ms")?,
             request_id: r.try_get("request_id")?,
+            event_type: r.try_get("event_type")?,
+            trace_context: r.try_get("trace_context")?,
         },
     ))
 }

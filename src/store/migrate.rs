@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("../../migrations/sqlite/0003_reconcile.sql"),
     ),
     (4, include_str!("../../migrations/sqlite/0004_pull.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_outbox.sql")),
     (6, include_str!("../../migrations/sqlite/0006_console.sql")),
     (7, include_str!("../../migrations/sqlite/0007_scim.sql")),
 ];
@@ -32,6 +33,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0003_reconcile.sql"),
     ),
     (4, include_str!("../../migrations/postgres/0004_pull.sql")),
+    (5, include_str!("../../migrations/postgres/0005_outbox.sql")),
     (
         6,
         include_str!("../../migrations/postgres/0006_console.sql"),

@@ -11,12 +11,14 @@ mod finish;
 mod ingest;
 mod jobs;
 mod migrate;
+mod outbox;
 mod pull;
 mod reconcile;
 mod scim;
 mod scim_groups;
 mod scim_read;
 mod sessions;
+mod source_health;
 mod stats;
 mod users;
 
@@ -38,11 +40,13 @@ pub use events::{EventFilter, EventRow};
 pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
+pub use outbox::{AttemptOutcome, OutboxCount, OutboxFilter, OutboxItem, OutboxRow, lane_lease};
 pub use pull::{CursorWrite, Fence, PullStateRow};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
 pub use scim::{ScimGroupRow, ScimMemberRow, ScimTx, ScimUserRow};
 pub use scim_read::{Page, ScimLookup};
 pub use sessions::SessionRow;
+pub use source_health::SourceHealthRow;
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
 
 /// A store error. `is_unavailable` tells the HTTP layer to answer 503.

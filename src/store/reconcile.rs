@@ -152,29 +152,62 @@ impl Store {
         })
     }
 
-    /// Stores a run's outcome: status, plan, error, finish time.
+    /// Stores a run's outcome (status, plan, error, finish time) and the notices about it, in
+    /// one commit.
     pub async fn finish_run(
         &self,
         id: i64,
         status: &str,
         plan: Option<&str>,
         error: Option<&str>,
+        notices: &[super::OutboxItem],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, pool, sql = "UPDATE reconcile_runs SET status = $2, plan = COALESCE($3, plan), \
-            error = $4, finished_ms = $5 WHERE id = $1" => {
-            sqlx::query(sql).bind(id).bind(status).bind(plan).bind(error).bind(now_ms)
-                .execute(pool).await?;
+        let update = self.sql(
+            "UPDATE reconcile_runs SET status = $2, plan = COALESCE($3, plan), \
+             error = $4, finished_ms = $5 WHERE id = $1",
+        );
+        let insert = self.sql(super::outbox::INSERT_OUTBOX);
+        on_pool!(self, pool, _unused = "" => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(update).bind(id).bind(status).bind(plan).bind(error).bind(now_ms)
+                .execute(&mut *tx).await?;
+            for it in notices {
+                sqlx::query(insert).bind(&it.subscriber).bind(&it.msg_id).bind(&it.event_type)
+                    .bind(&it.body).bind(now_ms).execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
         });
         Ok(())
     }
 
-    /// Marks a held run approved and queued; false when it is not (or no longer) held.
-    pub async fn approve_run(&self, id: i64, by: &str, now_ms: i64) -> Result<bool, StoreError> {
-        on_pool!(self, pool, sql = "UPDATE reconcile_runs SET status = 'queued', approved_by = $2, \
-            approved_ms = $3 WHERE id = $1 AND status = 'held'" => {
-            Ok(sqlx::query(sql).bind(id).bind(by).bind(now_ms).execute(pool).await?
-                .rows_affected() == 1)
+    /// Marks a held run approved and queued, with the notices about it; false (and nothing
+    /// written) when it is not (or no longer) held.
+    pub async fn approve_run(
+        &self,
+        id: i64,
+        by: &str,
+        notices: &[super::OutboxItem],
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let update = self.sql(
+            "UPDATE reconcile_runs SET status = 'queued', approved_by = $2, \
+             approved_ms = $3 WHERE id = $1 AND status = 'held'",
+        );
+        let insert = self.sql(super::outbox::INSERT_OUTBOX);
+        on_pool!(self, pool, _unused = "" => {
+            let mut tx = pool.begin().await?;
+            let n = sqlx::query(update).bind(id).bind(by).bind(now_ms).execute(&mut *tx).await?
+                .rows_affected();
+            if n == 1 {
+                for it in notices {
+                    sqlx::query(insert).bind(&it.subscriber).bind(&it.msg_id)
+                        .bind(&it.event_type).bind(&it.body).bind(now_ms)
+                        .execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(n == 1)
         })
     }
 

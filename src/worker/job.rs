@@ -9,6 +9,8 @@ use tracing::Instrument;
 
 use crate::domo::DomoError;
 use crate::event::CanonicalEvent;
+use crate::notify::NoticeType;
+use crate::notify::build::dead;
 use crate::store::{Claimed, JobOutcome, JobResult, RECONCILE_SOURCE, StoreError};
 
 use super::Worker;
@@ -35,13 +37,33 @@ impl Worker {
         request_ids.sort_unstable();
         request_ids.dedup();
         let event_ids: Vec<&str> = c.events.iter().map(|e| e.event_id.as_str()).collect();
+        let mut sources: Vec<&str> = c.events.iter().map(|e| e.source.as_str()).collect();
+        sources.sort_unstable();
+        sources.dedup();
+        // The key names the user's email: on the span (logs and traces) only the key's kind,
+        // and the email only with `telemetry.include_email`.
+        let kind = c.job_key.split(':').next().unwrap_or("");
         let span = tracing::info_span!(
             "job",
-            job.key = %c.job_key,
+            otel.kind = "consumer",
+            job.kind = kind,
             job.events = c.events.len(),
             job.attempt = c.attempts(),
             event.ids = %event_ids.join(","),
-            request.id = %request_ids.join(",")
+            request.id = %request_ids.join(","),
+            source = %sources.join(","),
+            user.email = tracing::field::Empty,
+        );
+        if self.settings.trace_email
+            && let Some(email) = c.job_key.strip_prefix("user:")
+        {
+            span.record("user.email", email);
+        }
+        // The job continues the trace of the request that delivered its (first) event, across
+        // the queue, and links to the others'.
+        crate::telemetry::continue_traces(
+            &span,
+            c.events.iter().filter_map(|e| e.trace_context.as_deref()),
         );
         self.work_in_span(c).instrument(span).await
     }
@@ -68,9 +90,19 @@ impl Worker {
                 _ => {
                     let reason = "the stored payload is not a canonical event";
                     tracing::error!(event.pk = e.pk, reason, "dead-lettering an event");
+                    let notices = if self.notifier.wants(NoticeType::EventDead) {
+                        let email = c.job_key.strip_prefix("user:");
+                        self.notifier
+                            .items(&dead(&[e], email, reason, self.now_ms()))
+                    } else {
+                        Vec::new()
+                    };
                     self.store
-                        .dead_event(&c.owner, e.pk, reason, self.now_ms())
+                        .dead_event(&c.owner, e.pk, reason, &notices, self.now_ms())
                         .await?;
+                    if !notices.is_empty() {
+                        self.notifier.ring();
+                    }
                     crate::prometheus::record_job(
                         [(e.source.as_str(), "other")],
                         &JobOutcome::Dead {
@@ -239,6 +271,31 @@ impl Worker {
                 memberships_remove: Vec::new(),
                 audit: rec.entries,
                 outcome,
+                notices: Vec::new(),
+            },
+        )
+        .await
+    }
+
+    /// A user's job done, with its notices.
+    pub(super) async fn finish_done(
+        &self,
+        c: &Claimed,
+        user: crate::store::UserRow,
+        rec: Recorder,
+        notices: Vec<crate::store::OutboxItem>,
+    ) -> Result<(), StoreError> {
+        self.finish_with(
+            c,
+            JobResult {
+                owner: c.owner.clone(),
+                user: Some(user),
+                memberships_replace: None,
+                memberships_add: Vec::new(),
+                memberships_remove: Vec::new(),
+                audit: rec.entries,
+                outcome: JobOutcome::Done,
+                notices,
             },
         )
         .await
@@ -247,8 +304,12 @@ impl Worker {
     pub(super) async fn finish_with(
         &self,
         c: &Claimed,
-        result: JobResult,
+        mut result: JobResult,
     ) -> Result<(), StoreError> {
+        if let JobOutcome::Dead { reason } = &result.outcome {
+            let notices = self.dead_notices(c, reason);
+            result.notices.extend(notices);
+        }
         match &result.outcome {
             JobOutcome::Done => tracing::debug!("job done"),
             JobOutcome::Retry { error, .. } => tracing::debug!(error, "job will retry"),
@@ -257,6 +318,9 @@ impl Worker {
             }
         }
         let touched = self.store.finish_job(&result, self.now_ms()).await?;
+        if touched > 0 && !result.notices.is_empty() {
+            self.notifier.ring();
+        }
         if touched == 0 {
             tracing::warn!(job.key = %c.job_key, "lease was lost before the job finished; another worker has it");
         } else {

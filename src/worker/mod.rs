@@ -8,6 +8,7 @@
 mod directory;
 mod job;
 mod live;
+mod notices;
 pub mod recorder;
 pub mod retry;
 mod sync;
@@ -42,6 +43,8 @@ pub struct WorkerSettings {
     pub user_wait: Duration,
     /// Added to the clock as this worker reads it (`worker.test_clock_offset_ms`, tests only).
     pub clock_offset_ms: i64,
+    /// Put the user's email on job spans (`telemetry.include_email`).
+    pub trace_email: bool,
 }
 
 /// What every worker task shares.
@@ -52,6 +55,8 @@ pub struct Worker {
     pub directory: Arc<Directory>,
     pub settings: WorkerSettings,
     pub notify: Arc<Notify>,
+    /// Who wants which outgoing events (written in the job's commit).
+    pub notifier: Arc<crate::notify::build::Notifier>,
 }
 
 /// Whether a pass found work.

@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::time::Instant;
 
+use tracing::Instrument as _;
+
 use crate::domo::DomoError;
 use crate::store::AuditEntry;
 
@@ -43,8 +45,27 @@ impl Recorder {
         info: CallInfo,
         fut: impl Future<Output = Result<T, DomoError>>,
     ) -> Result<T, DomoError> {
+        let span = tracing::info_span!(
+            "domo",
+            otel.name = %format_args!("domo {op}"),
+            otel.kind = "client",
+            domo.op = op,
+            domo.group_id = info.domo_group_id,
+            domo.user_id = info.domo_user_id,
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
         let started = Instant::now();
-        let result = fut.await;
+        let result = fut.instrument(span.clone()).await;
+        match &result {
+            Ok(_) => span.record("http.response.status_code", i64::from(ok_status)),
+            Err(e) => {
+                if let Some(s) = e.status() {
+                    span.record("http.response.status_code", i64::from(s));
+                }
+                span.record("otel.status_code", "ERROR")
+            }
+        };
         crate::prometheus::record_domo_call(
             op,
             result.as_ref().map(|_| ok_status),

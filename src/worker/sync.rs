@@ -17,6 +17,7 @@ use crate::store::{Claimed, JobOutcome, JobResult, StoreError, UserRow};
 use super::Worker;
 use super::directory::{DirectoryError, Ensured};
 use super::job::Loaded;
+use super::notices::{Applied as AppliedChange, offboarding};
 use super::recorder::{CallInfo, Recorder};
 
 /// The user's Domo groups as far as the service knows: lower-cased name → (id, name).
@@ -36,11 +37,14 @@ impl Worker {
                 .map_err(|e| StoreError::Corrupt(format!("user state: {e}")))?,
             None => UserState::default(),
         };
+        let mut changed = Vec::with_capacity(loaded.len());
         for l in loaded {
             let tiebreak = format!("{}:{}", l.source, l.event.id);
-            if state.apply(&l.event, &tiebreak) == Applied::Stale {
+            let applied = state.apply(&l.event, &tiebreak);
+            if applied == Applied::Stale {
                 tracing::debug!(event.id = %l.event.id, "event is older than what is applied; it changes nothing");
             }
+            changed.push(applied == Applied::Changed);
             if let Some(id) = l.event.user.as_ref().and_then(|u| u.id.as_deref()) {
                 self.store.set_identity(&l.source, id, email).await?;
             }
@@ -57,6 +61,14 @@ impl Worker {
         };
         let desired = state.desired_domo_groups(&self.rules);
         let offboarded = state.is_offboarded();
+        let offboarding = offboarding(loaded, &changed, c.attempts() > 1, offboarded);
+        let mut applied = AppliedChange {
+            email,
+            domo_user_id: None,
+            added: Vec::new(),
+            removed: Vec::new(),
+            offboarding,
+        };
 
         // 1. Who is this in Domo?
         let domo_id = match self
@@ -66,7 +78,8 @@ impl Worker {
             Ok(Some(id)) => id,
             Ok(None) if desired.is_empty() => {
                 // Not in Domo and nothing to grant: nothing to remove either.
-                return self.finish(c, Some(user), rec, JobOutcome::Done).await;
+                let notices = self.done_notices(c, &applied);
+                return self.finish_done(c, user, rec, notices).await;
             }
             Ok(None) => {
                 let outcome = self.wait_or_give_up(c, "user not found in Domo");
@@ -78,6 +91,7 @@ impl Worker {
             }
         };
         user.domo_user_id = Some(domo_id);
+        applied.domo_user_id = Some(domo_id);
 
         if let Err(e) = self.directory.ensure_groups_loaded(&mut rec).await {
             let outcome = self.failure_outcome(c, &e)?;
@@ -101,12 +115,12 @@ impl Worker {
             {
                 Ok(u) if u.deleted == Some(true) => {
                     self.directory.forget_user(email);
-                    let outcome = if desired.is_empty() {
-                        JobOutcome::Done
-                    } else {
-                        JobOutcome::Dead {
-                            reason: "the user is deleted in Domo".into(),
-                        }
+                    if desired.is_empty() {
+                        let notices = self.done_notices(c, &applied);
+                        return self.finish_done(c, user, rec, notices).await;
+                    }
+                    let outcome = JobOutcome::Dead {
+                        reason: "the user is deleted in Domo".into(),
                     };
                     return self.finish(c, Some(user), rec, outcome).await;
                 }
@@ -170,6 +184,7 @@ impl Worker {
             memberships_remove: Vec::new(),
             audit: Vec::new(),
             outcome: JobOutcome::Done,
+            notices: Vec::new(),
         };
         let mut refused = Vec::new();
         for name in &p.add {
@@ -222,7 +237,10 @@ impl Worker {
                 )
                 .await
             {
-                Ok(()) => result.memberships_add.push((gid, name.clone())),
+                Ok(()) => {
+                    result.memberships_add.push((gid, name.clone()));
+                    applied.added.push(name.clone());
+                }
                 Err(e) if e.is_retryable() || matches!(e, DomoError::Unauthorized { .. }) => {
                     result.outcome = self.domo_failure(c, &e);
                     break;
@@ -254,7 +272,10 @@ impl Worker {
                     )
                     .await
                 {
-                    Ok(()) => result.memberships_remove.push(gid),
+                    Ok(()) => {
+                        result.memberships_remove.push(gid);
+                        applied.removed.push(name.clone());
+                    }
                     Err(e) if e.is_retryable() || matches!(e, DomoError::Unauthorized { .. }) => {
                         result.outcome = self.domo_failure(c, &e);
                         break;
@@ -275,6 +296,9 @@ impl Worker {
             dry_run = self.settings.dry_run,
             "user synced"
         );
+        if result.outcome == JobOutcome::Done {
+            result.notices = self.done_notices(c, &applied);
+        }
         result.user = Some(user);
         result.audit = rec.entries;
         self.finish_with(c, result).await

@@ -42,6 +42,19 @@ pub async fn spawn_binary(
     log_level: &str,
     stderr_to: Option<std::path::PathBuf>,
 ) -> Binary {
+    spawn_binary_env(dir, sim, o, extra_toml, log_level, stderr_to, &[]).await
+}
+
+/// `spawn_binary` with extra environment variables (e.g. `OTEL_*`).
+pub async fn spawn_binary_env(
+    dir: &std::path::Path,
+    sim: SocketAddr,
+    o: &Options,
+    extra_toml: &str,
+    log_level: &str,
+    stderr_to: Option<std::path::PathBuf>,
+    envs: &[(&str, &str)],
+) -> Binary {
     let port = free_port();
     let toml = config_toml(dir, sim, o).replace(
         "listen = \"127.0.0.1:0\"",
@@ -63,6 +76,7 @@ pub async fn spawn_binary(
         .args(["serve", "--config"])
         .arg(&path)
         .env("RUST_LOG", log_level)
+        .envs(envs.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(stderr)
         .spawn()

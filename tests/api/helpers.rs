@@ -37,6 +37,8 @@ pub struct TestApp {
     pub sim: Simulator,
     pub store: Store,
     pub worker: Arc<Worker>,
+    /// Where a pull poller reports its pulls (`source.failing`).
+    pub source_watch: Arc<domo_group_sync::notify::source::SourceWatch>,
     pub client: reqwest::Client,
     pub config: Config,
     _dir: tempfile::TempDir,
@@ -106,6 +108,7 @@ pub async fn spawn_app_with(mut o: Options) -> TestApp {
     let addr = app.local_addr().expect("addr");
     let store = app.store();
     let worker = app.worker();
+    let source_watch = app.source_watch();
     let (stop, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until_stopped(async move {
         let _ = rx.await;
@@ -116,6 +119,7 @@ pub async fn spawn_app_with(mut o: Options) -> TestApp {
         sim,
         store,
         worker,
+        source_watch,
         // Idle connections are dropped before the server would close them (its header read
         // timeout also bounds an idle keep-alive connection), so that no request races a close.
         client: reqwest::Client::builder()

@@ -40,6 +40,7 @@ async fn ingest(store: &Store, id: &str, user: &str) {
         payload: Some("{}".to_owned()),
         replay_of: None,
         request_id: None,
+        trace_context: None,
     }];
     store
         .ingest(&[("src", &items)], now())

@@ -73,6 +73,7 @@ async fn a_queued_removal_of_the_api_client_s_own_user_is_not_carried_out() {
         ),
         replay_of: None,
         request_id: None,
+        trace_context: None,
     };
     app.store
         .ingest(

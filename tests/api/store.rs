@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use domo_group_sync::config::{Secret, StoreConfig};
 use domo_group_sync::ingest::Ingestor;
-use domo_group_sync::store::{IngestItem, IngestStatus, JobOutcome, JobResult, Store, UserRow};
+use domo_group_sync::store::{
+    IngestItem, IngestStatus, JobOutcome, JobResult, OutboxFilter, OutboxItem, Store, UserRow,
+};
 
 use crate::helpers::{Backend, TestDb, backend};
 
@@ -38,6 +40,7 @@ fn item(id: &str, user: &str) -> IngestItem {
         payload: Some("{}".to_owned()),
         replay_of: None,
         request_id: None,
+        trace_context: None,
     }
 }
 
@@ -211,9 +214,22 @@ async fn an_expired_lease_is_taken_over_and_the_old_owner_cannot_finish() {
         memberships_remove: Vec::new(),
         audit: Vec::new(),
         outcome: JobOutcome::Done,
+        notices: vec![OutboxItem {
+            subscriber: "it".to_owned(),
+            msg_id: "msg_stale".to_owned(),
+            event_type: "offboarding.completed".to_owned(),
+            body: "{}".to_owned(),
+        }],
     };
     assert_eq!(a.finish_job(&stale, 2_700).await.expect("finish"), 0);
     assert_eq!(a.load_user("ada").await.expect("load"), None);
+    assert!(
+        a.outbox_list(&OutboxFilter::default(), 10)
+            .await
+            .expect("outbox")
+            .is_empty(),
+        "a job whose lease was lost tells nobody"
+    );
     assert!(a.memberships("ada").await.expect("memberships").is_empty());
     assert_eq!(a.finish_claim("A", 2_700).await.expect("finish"), 0);
     assert_eq!(b.finish_claim("B", 2_700).await.expect("finish"), 3);
@@ -326,4 +342,231 @@ async fn group_creation_is_serialised_across_replicas() {
         waiter.await.expect("waiter"),
         "the second replica got the lock only after the first released it"
     );
+}
+
+fn notice(subscriber: &str, n: usize) -> OutboxItem {
+    OutboxItem {
+        subscriber: subscriber.to_owned(),
+        msg_id: format!("msg_{subscriber}_{n}"),
+        event_type: "event.dead".to_owned(),
+        body: format!("{{\"n\":{n}}}"),
+    }
+}
+
+/// One delivery at a time per subscriber across replicas: a subscriber's lane is held by one
+/// replica (a lease, on PostgreSQL on the database's clock) until it is released or expires;
+/// another subscriber's lane is free meanwhile; messages go oldest first.
+#[tokio::test]
+async fn a_subscriber_lane_is_held_by_one_replica_at_a_time() {
+    let (_dir, _db, stores) = stores(3).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let items: Vec<OutboxItem> = (0..3)
+        .map(|n| notice("it", n))
+        .chain([notice("ops", 0)])
+        .collect();
+    stores[0].write_notices(&items, now).await.expect("write");
+    let later = move |_| now + 3_600_000;
+
+    // Three replicas race for the lane: exactly one gets a message.
+    let mut tasks = Vec::new();
+    for (r, s) in stores.iter().enumerate() {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.outbox_start_attempt("it", &format!("r{r}"), 60_000, now, later)
+                .await
+                .expect("attempt")
+                .map(|row| (r, row))
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        if let Some(w) = t.await.expect("task") {
+            winners.push(w);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    let (holder, first) = winners.remove(0);
+    assert_eq!(first.msg_id, "msg_it_0", "oldest first");
+    assert_eq!(first.attempts, 1);
+    let other = (holder + 1) % 3;
+    assert!(
+        stores[other]
+            .outbox_start_attempt("it", &format!("r{other}"), 60_000, now, later)
+            .await
+            .expect("attempt")
+            .is_none(),
+        "the lane is held"
+    );
+    // Another subscriber's lane is free.
+    let ops = stores[other]
+        .outbox_start_attempt("ops", &format!("r{other}"), 60_000, now, later)
+        .await
+        .expect("attempt")
+        .expect("the ops lane is free");
+    assert_eq!(ops.msg_id, "msg_ops_0");
+    // The holder goes on (its lease renewed), the next message in order.
+    let second = stores[holder]
+        .outbox_start_attempt("it", &format!("r{holder}"), 60_000, now, later)
+        .await
+        .expect("attempt")
+        .expect("the holder keeps its lane");
+    assert_eq!(second.msg_id, "msg_it_1");
+
+    // Released: another replica takes over.
+    stores[holder]
+        .outbox_release_lane("it", &format!("r{holder}"))
+        .await
+        .expect("release");
+    let third = stores[other]
+        .outbox_start_attempt("it", &format!("r{other}"), 1, now, later)
+        .await
+        .expect("attempt")
+        .expect("free after release");
+    assert_eq!(third.msg_id, "msg_it_2");
+    // A lease of 1 ms that its holder does not renew expires: the lane moves on.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let next = holder;
+    let none_due = stores[next]
+        .outbox_start_attempt("it", &format!("r{next}"), 60_000, now + 1, later)
+        .await
+        .expect("attempt");
+    assert!(none_due.is_none(), "the three are waiting for their retry");
+    let row = stores[next]
+        .outbox_start_attempt("it", &format!("r{next}"), 60_000, now + 3_600_000, later)
+        .await
+        .expect("attempt")
+        .expect("due again after the retry delay, and the lane taken over");
+    assert_eq!(row.msg_id, "msg_it_0");
+    assert_eq!(row.attempts, 2);
+}
+
+/// The outbox stays bounded: past the cap the oldest undelivered messages are dead-lettered
+/// (still replayable), delivered and dead ones go after the retention, and a removed
+/// subscriber's messages are dead-lettered.
+#[tokio::test]
+async fn the_outbox_is_bounded_by_the_cap_the_retention_and_the_configured_subscribers() {
+    use domo_group_sync::store::AttemptOutcome;
+    let (_dir, _db, stores) = stores(1).await;
+    let s = &stores[0];
+    let items: Vec<OutboxItem> = (0..5).map(|n| notice("it", n)).collect();
+    s.write_notices(&items, 1_000).await.expect("write");
+    s.write_notices(&[notice("gone", 0)], 1_000)
+        .await
+        .expect("write");
+
+    // Cap: keep the newest 2 of "it".
+    assert_eq!(
+        s.outbox_cap("it", 2, "outbox full", 2_000)
+            .await
+            .expect("cap"),
+        3
+    );
+    let dead = s
+        .outbox_list(
+            &OutboxFilter {
+                subscriber: Some("it".into()),
+                status: Some("dead".into()),
+                ..OutboxFilter::default()
+            },
+            10,
+        )
+        .await
+        .expect("list");
+    let mut ids: Vec<&str> = dead.iter().map(|r| r.msg_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["msg_it_0", "msg_it_1", "msg_it_2"], "the oldest go");
+    assert!(
+        dead.iter()
+            .all(|r| r.last_error.as_deref() == Some("outbox full"))
+    );
+    assert_eq!(
+        s.outbox_cap("it", 2, "outbox full", 2_000)
+            .await
+            .expect("cap"),
+        0
+    );
+
+    // Orphans: "gone" is no longer configured.
+    assert_eq!(
+        s.outbox_orphans(&["it".to_owned()], 2_000)
+            .await
+            .expect("orphans"),
+        1
+    );
+
+    // One delivered; then retention removes delivered and dead rows changed before the cutoff.
+    let pending = s
+        .outbox_list(
+            &OutboxFilter {
+                status: Some("pending".into()),
+                ..OutboxFilter::default()
+            },
+            10,
+        )
+        .await
+        .expect("list");
+    assert_eq!(pending.len(), 2);
+    s.outbox_finish(
+        pending[0].id,
+        &AttemptOutcome::Delivered { status: 204 },
+        3_000,
+    )
+    .await
+    .expect("finish");
+    assert_eq!(s.outbox_prune(2_500, 2).await.expect("prune"), 2, "a batch");
+    assert_eq!(
+        s.outbox_prune(2_500, 2).await.expect("prune"),
+        2,
+        "the rest of the dead"
+    );
+    assert_eq!(
+        s.outbox_prune(2_500, 2).await.expect("prune"),
+        0,
+        "newer rows stay"
+    );
+    let left = s
+        .outbox_list(&OutboxFilter::default(), 10)
+        .await
+        .expect("list");
+    let mut states: Vec<&str> = left.iter().map(|r| r.status.as_str()).collect();
+    states.sort_unstable();
+    assert_eq!(states, ["delivered", "pending"]);
+
+    // A replay of the dead since a time brings back only those.
+    s.write_notices(&[notice("it", 7)], 5_000)
+        .await
+        .expect("write");
+    let newest = s
+        .outbox_list(&OutboxFilter::default(), 1)
+        .await
+        .expect("list")
+        .remove(0);
+    s.outbox_finish(
+        newest.id,
+        &AttemptOutcome::Dead {
+            status: Some(500),
+            error: "gave up".into(),
+        },
+        5_100,
+    )
+    .await
+    .expect("dead");
+    assert_eq!(
+        s.outbox_replay_dead("it", 6_000, 7_000)
+            .await
+            .expect("replay"),
+        0
+    );
+    assert_eq!(
+        s.outbox_replay_dead("it", 5_000, 7_000)
+            .await
+            .expect("replay"),
+        1
+    );
+    let back = s.outbox_get(newest.id).await.expect("get").expect("row");
+    assert_eq!(
+        (back.status.as_str(), back.attempts, back.next_ms),
+        ("pending", 0, 7_000)
+    );
+    assert_eq!(back.msg_id, "msg_it_7", "a replay keeps the webhook-id");
 }

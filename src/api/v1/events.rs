@@ -342,6 +342,7 @@ pub(crate) async fn replay(state: &AppState, id: i64) -> Result<EventView, ApiEr
         payload: Some(payload),
         replay_of: Some(id),
         request_id: None,
+        trace_context: crate::telemetry::traceparent(),
     };
     let outcomes = state
         .ingestor

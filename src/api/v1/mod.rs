@@ -3,6 +3,7 @@
 //! changes Domo is queued as a canonical event and applied by the workers, in per-user order.
 
 pub mod dead_letters;
+pub mod deliveries;
 pub mod events;
 pub mod groups;
 pub(crate) mod paging;
@@ -16,6 +17,7 @@ use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument as _;
 use utoipa::{IntoResponses, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -38,6 +40,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(plan::router())
         .merge(sources::router())
         .merge(reconcile::router())
+        .merge(deliveries::router())
 }
 
 /// Errors every `/api/v1` operation may answer.
@@ -110,10 +113,15 @@ pub(crate) async fn submit(
         .into_iter()
         .map(|p| to_item(source, p, replay_of))
         .collect();
-    let outcomes = state.ingestor.submit(source, items).await.map_err(|e| {
-        tracing::warn!(error = %e, "api: could not store events");
-        ApiError::new(ProblemKind::StoreUnavailable)
-    })?;
+    let outcomes = state
+        .ingestor
+        .submit(source, items)
+        .instrument(tracing::info_span!("ingest", webhook.source = %source))
+        .await
+        .map_err(|e| {
+            tracing::warn!(error = %e, "api: could not store events");
+            ApiError::new(ProblemKind::StoreUnavailable)
+        })?;
     outcomes_to_view(state, source, outcomes).await
 }
 

@@ -178,17 +178,42 @@ impl Pulls {
             .store
             .insert_scoped_run(started_by, apply, Some(source), now)
             .await?;
+        let run = crate::store::RunRow {
+            id,
+            started_ms: now,
+            finished_ms: None,
+            started_by: started_by.to_owned(),
+            apply,
+            status: "running".to_owned(),
+            plan: None,
+            error: None,
+            approved_by: None,
+            approved_ms: None,
+            scope: Some(source.to_owned()),
+        };
         let (drift, known) = match self.survey(source, connector, progress).await {
             Ok(found) => found,
             Err(e) => {
                 let msg = e.to_string();
                 let now = Utc::now().timestamp_millis();
-                if let Err(f) = self
+                let notices = crate::notify::build::run_items(
+                    &self.notifier,
+                    &run,
+                    "failed",
+                    None,
+                    Some(&msg),
+                    now,
+                );
+                match self
                     .store
-                    .finish_run(id, "failed", None, Some(&msg), now)
+                    .finish_run(id, "failed", None, Some(&msg), &notices, now)
                     .await
                 {
-                    tracing::warn!(error = %f, run = id, "could not record the failed pass");
+                    Ok(()) if !notices.is_empty() => self.notifier.ring(),
+                    Ok(()) => {}
+                    Err(f) => {
+                        tracing::warn!(error = %f, run = id, "could not record the failed pass");
+                    }
                 }
                 return Err(e);
             }
@@ -212,9 +237,15 @@ impl Pulls {
                 "source" => source.to_owned(), "kind" => "held")
             .increment(d.removals() as u64);
         }
+        let now = Utc::now().timestamp_millis();
+        let notices =
+            crate::notify::build::run_items(&self.notifier, &run, status, Some(&plan), None, now);
         self.store
-            .finish_run(id, status, Some(&json), None, Utc::now().timestamp_millis())
+            .finish_run(id, status, Some(&json), None, &notices, now)
             .await?;
+        if !notices.is_empty() {
+            self.notifier.ring();
+        }
         crate::reconcile::load_report(&self.store, id)
             .await?
             .ok_or_else(|| StoreError::Corrupt("the run vanished".into()))
