@@ -106,6 +106,40 @@ pub const NOTIFY_OUTBOX: &str = "dgs_notify_outbox";
 /// Age of a subscriber's oldest undelivered message in seconds (0 when none), read at scrape.
 pub const NOTIFY_OLDEST_PENDING: &str = "dgs_notify_oldest_pending_age_seconds";
 
+/// The `reason`s of [`PULL_ERRORS`] (`PullError::reason`, plus unmappable events and failed
+/// directory passes).
+pub const PULL_ERROR_REASONS: [&str; 11] = [
+    "cursor_expired",
+    "rate_limited",
+    "unauthorized",
+    "server_error",
+    "client_error",
+    "network",
+    "bad_response",
+    "store",
+    "lease_lost",
+    "unmappable",
+    "directory",
+];
+
+/// Starts the counters of a pulling `source` at zero, so rates and `increase()` see its first
+/// error, pulled event or drift (a series born at 1 hides its first increment).
+pub fn pull_source_series(source: &str) {
+    for reason in PULL_ERROR_REASONS {
+        metrics::counter!(PULL_ERRORS, "source" => source.to_owned(), "reason" => reason)
+            .increment(0);
+    }
+    for outcome in ["queued", "duplicate", "ignored"] {
+        metrics::counter!(PULL_EVENTS, "source" => source.to_owned(), "outcome" => outcome)
+            .increment(0);
+    }
+    metrics::counter!(PULL_CURSOR_RESETS, "source" => source.to_owned()).increment(0);
+    for kind in ["offboard", "add", "remove", "withheld", "held", "queued"] {
+        metrics::counter!(DIRECTORY_DRIFT, "source" => source.to_owned(), "kind" => kind)
+            .increment(0);
+    }
+}
+
 /// Label for requests that matched no route.
 const UNMATCHED: &str = "unmatched";
 /// Event states reported by `dgs_jobs`.

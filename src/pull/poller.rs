@@ -41,6 +41,7 @@ impl Pulls {
                 if running.contains_key(&name) {
                     continue;
                 }
+                crate::prometheus::pull_source_series(&name);
                 let t = token.child_token();
                 tracker.spawn(self.clone().poll(name.clone(), t.clone()));
                 running.insert(name, t);

@@ -142,13 +142,21 @@ impl Pulls {
                             ev.unmappable
                         ));
                     }
+                    // How late the provider's data reached us: the newest event this run read
+                    // (a quiet directory reads none and is not late; a reset re-reads old ones).
+                    let lag = ev
+                        .newest
+                        .as_deref()
+                        .filter(|_| ev.read > 0 && !ev.cursor_reset)
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .and_then(|t| (Utc::now() - t.with_timezone(&Utc)).to_std().ok());
                     report.events = Some(ev);
-                    self.events_done(source, pull, None).await;
+                    self.events_done(source, pull, None, lag).await;
                 }
                 Err(e) => {
                     report.ok = false;
                     report.error = Some(e.to_string());
-                    self.events_done(source, pull, Some(&e)).await;
+                    self.events_done(source, pull, Some(&e), None).await;
                     if e == PullError::LeaseLost {
                         report.finished_at =
                             crate::reconcile::rfc3339(Utc::now().timestamp_millis());
@@ -213,7 +221,13 @@ impl Pulls {
 
     /// Records an event pull's end: the next due time (the interval, or a backoff after a
     /// failure, never before a rate limit's reset), the metrics and the log.
-    async fn events_done(&self, source: &str, pull: &PullConfig, error: Option<&PullError>) {
+    async fn events_done(
+        &self,
+        source: &str,
+        pull: &PullConfig,
+        error: Option<&PullError>,
+        lag: Option<std::time::Duration>,
+    ) {
         let now = Utc::now().timestamp_millis();
         let state = self
             .store
@@ -234,10 +248,9 @@ impl Pulls {
             }
         };
         // `source.failing` (outgoing events): every pull but one cut short by a lost lease
-        // (another replica goes on) counts. A successful pull read the provider to the end, so
-        // it is not behind; the newest event's age is no measure of that (a quiet directory).
+        // (another replica goes on) counts; a successful one with how late its newest event came.
         let health = match error {
-            None => Some(crate::notify::source::PullReport::Succeeded { lag: None }),
+            None => Some(crate::notify::source::PullReport::Succeeded { lag }),
             Some(PullError::LeaseLost) => None,
             Some(e) => Some(crate::notify::source::PullReport::Failed {
                 error: &e.to_string(),
