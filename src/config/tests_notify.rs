@@ -87,7 +87,6 @@ events = []
 
 [notify]
 timeout_secs = 0
-public_url = "dgs.example.com"
 max_attempts = 0
 "#,
         &[],
@@ -100,7 +99,6 @@ max_attempts = 0
         "subscribers[2].url: not an http(s) URL",
         "subscribers[3].events: give at least one event type",
         "notify.timeout_secs: must be at least 1",
-        "notify.public_url",
         "notify.max_attempts: must be at least 1",
     ] {
         assert!(all.contains(needle), "missing `{needle}` in:\n{all}");
