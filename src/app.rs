@@ -335,6 +335,7 @@ pub async fn build_worker(
             user_wait: Duration::from_secs(config.domo.user_wait_secs),
         },
         notify: notify.clone(),
+        outage: Arc::default(),
     });
     let reconciler = Arc::new(Reconciler {
         store: store.clone(),

@@ -31,6 +31,9 @@ pub struct Claimed {
     pub owner: String,
     pub job_key: String,
     pub events: Vec<ClaimedEvent>,
+    /// Taken back after a store outage interrupted the job (`Store::resume_claim`): some of
+    /// its Domo calls may have been made and not recorded, as in a job run again.
+    pub resumed: bool,
 }
 
 impl Claimed {
@@ -109,6 +112,16 @@ const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', \
      request_id";
 const PG_OTHERS_RUNNING: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE job_key = $1 \
      AND status = 'running' AND lease_owner <> $2)";
+/// `Store::resume_claim`: a fresh lease on whatever `$1` still holds, expired or not.
+const RESUME_SQLITE: &str = "UPDATE events SET lease_until = $2, updated_ms = $3 \
+     WHERE lease_owner = $1 AND status = 'running' \
+     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
+     request_id";
+const RESUME_PG: &str = "UPDATE events SET \
+     lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $2, updated_ms = $3 \
+     WHERE lease_owner = $1 AND status = 'running' \
+     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
+     request_id";
 /// Candidate events read per claim, and distinct keys tried at most.
 const PG_CANDIDATE_ROWS: i64 = 256;
 const PG_MAX_KEYS_TRIED: usize = 16;
@@ -207,16 +220,43 @@ impl Store {
                 claim_pg(&p.pool, owner, now_ms, pg_lease_ms(now_ms, lease_until_ms)).await?
             }
         };
-        let Some(job_key) = rows.first().map(|(k, _)| k.clone()) else {
-            return Ok(None);
+        Ok(to_claimed(owner, rows))
+    }
+
+    /// Takes back a claim whose worker was cut off from the store (an outage), under a fresh
+    /// lease, and returns what is still held: `None` when nothing is, because another worker
+    /// took the job over (its lease had expired meanwhile), or the reaper put it back, or the
+    /// job's completion committed after all. Unlike `renew_lease` this also takes back a lease
+    /// that expired, but only while the rows still name `owner`: a claim that took the job
+    /// over changed the owner, so no other worker can hold the job at that moment. The
+    /// attempt is not counted again.
+    pub async fn resume_claim(
+        &self,
+        owner: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<Option<Claimed>, StoreError> {
+        let rows = match self {
+            Store::Sqlite(s) => sqlx::query(super::sqlite_sql(RESUME_SQLITE))
+                .bind(owner)
+                .bind(lease_until_ms)
+                .bind(now_ms)
+                .fetch_all(&s.write)
+                .await?
+                .into_iter()
+                .map(|r| row_to_claimed(&r))
+                .collect::<Result<Vec<_>, _>>()?,
+            Store::Postgres(p) => sqlx::query(RESUME_PG)
+                .bind(owner)
+                .bind(pg_lease_ms(now_ms, lease_until_ms))
+                .bind(now_ms)
+                .fetch_all(&p.pool)
+                .await?
+                .into_iter()
+                .map(|r| row_to_claimed(&r))
+                .collect::<Result<Vec<_>, _>>()?,
         };
-        let mut events: Vec<ClaimedEvent> = rows.into_iter().map(|(_, e)| e).collect();
-        events.sort_by_key(|e| (e.occurred_at, e.pk));
-        Ok(Some(Claimed {
-            owner: owner.to_owned(),
-            job_key,
-            events,
-        }))
+        Ok(to_claimed(owner, rows).map(|c| Claimed { resumed: true, ..c }))
     }
 
     /// Extends the lease of a claim still held by `owner` under a live lease; 0 when the
@@ -368,6 +408,19 @@ impl Store {
             Ok(sqlx::query_scalar(sql).fetch_one(pool).await?)
         })
     }
+}
+
+/// The claim made of `rows` (all of one job key), oldest `occurred_at` first; `None` if empty.
+fn to_claimed(owner: &str, rows: Vec<(String, ClaimedEvent)>) -> Option<Claimed> {
+    let job_key = rows.first().map(|(k, _)| k.clone())?;
+    let mut events: Vec<ClaimedEvent> = rows.into_iter().map(|(_, e)| e).collect();
+    events.sort_by_key(|e| (e.occurred_at, e.pk));
+    Some(Claimed {
+        owner: owner.to_owned(),
+        job_key,
+        events,
+        resumed: false,
+    })
 }
 
 /// A lease's length for PostgreSQL, whose end is the database's clock plus it: at least 0 and

@@ -5,6 +5,7 @@
 //! PostgreSQL's `$N` placeholder style; for SQLite they are rewritten to `?N` once and cached.
 //! The store never calls Domo and never reads the clock: callers pass `now`.
 
+mod error;
 mod events;
 mod finish;
 mod ingest;
@@ -27,39 +28,13 @@ use sqlx::sqlite::{
 
 use crate::config::StoreConfig;
 
+pub use error::StoreError;
 pub use events::{EventFilter, EventRow};
 pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
 pub use jobs::{Claimed, ClaimedEvent};
 pub use reconcile::{RECONCILE_SOURCE, RunRow, SeenUserRow};
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
-
-/// A store error. `is_unavailable` tells the HTTP layer to answer 503.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    #[error("migration failed: {0}")]
-    Migrate(String),
-}
-
-impl StoreError {
-    /// True when the database could not be reached or could not commit (answer 503).
-    pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Database(_)
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
-    }
-}
 
 /// SQLite: one writer connection (SQLite has one writer anyway; this avoids busy retries) and
 /// a pool of readers.
@@ -150,6 +125,13 @@ pub(crate) fn sqlite_sql(pg: &'static str) -> &'static str {
         .or_insert_with(|| Box::leak(pg.replace('$', "?").into_boxed_str()))
 }
 
+/// How long a caller waits for a pooled connection before the store counts as unavailable.
+/// While PostgreSQL is down, every acquire tries to connect again (the pool backs off between
+/// refused attempts) until this bound, so it is also how long a request waits for its 503:
+/// short enough for senders' timeouts and the HTTP request timeout, long enough for the
+/// single SQLite writer under load.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// WAL pages after which the SQLite writer checkpoints by itself (64 MB): a backstop only.
 const WRITER_CHECKPOINT_PAGES: &str = "16384";
 
@@ -175,7 +157,7 @@ impl Store {
             let flag = relaxed.clone();
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .after_release(move |conn, _| {
                     let flag = flag.clone();
                     Box::pin(async move {
@@ -196,7 +178,7 @@ impl Store {
             } else {
                 SqlitePoolOptions::new()
                     .max_connections(config.max_connections.max(1))
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
                     .connect_with(opts)
                     .await?
             };
@@ -209,7 +191,7 @@ impl Store {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(config.max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .connect_with(opts)
                 .await?;
             Ok(Store::Postgres(PgStore { pool }))
@@ -258,10 +240,21 @@ impl Store {
         }
     }
 
-    /// A cheap round trip, for readiness.
+    /// A cheap round trip (a read).
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_read_pool!(self, pool, sql = "SELECT 1" => {
             sqlx::query(sql).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Proves the store can commit now, for readiness: one tiny durable write (the time of the
+    /// probe in `meta`). A read is not enough: a full disk or a read-only database still
+    /// answers reads while every ingest fails.
+    pub async fn probe_commit(&self, now_ms: i64) -> Result<(), StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO meta (key, value) VALUES ('readiness_probe', $1) \
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value" => {
+            sqlx::query(sql).bind(now_ms.to_string()).execute(pool).await?;
         });
         Ok(())
     }

@@ -73,14 +73,14 @@ impl Worker {
                 return self.finish(c, Some(user), rec, outcome).await;
             }
             Err(e) => {
-                let outcome = self.failure_outcome(c, &e)?;
+                let outcome = self.failure_outcome(c, e)?;
                 return self.finish(c, Some(user), rec, outcome).await;
             }
         };
         user.domo_user_id = Some(domo_id);
 
         if let Err(e) = self.directory.ensure_groups_loaded(&mut rec).await {
-            let outcome = self.failure_outcome(c, &e)?;
+            let outcome = self.failure_outcome(c, e)?;
             return self.finish(c, Some(user), rec, outcome).await;
         }
 
@@ -89,7 +89,8 @@ impl Worker {
         // A job run again (after a failure, or after its worker died between a Domo call and
         // the commit that records it) cannot trust the recorded memberships: read them live.
         // A reconcile's repair reads them live too: Domo was found to differ from the record.
-        let rerun = c.attempts() > 1 || repair.is_some();
+        // So does a job taken back after a store outage interrupted it.
+        let rerun = c.attempts() > 1 || c.resumed || repair.is_some();
         let current: Current = if !user.synced || offboarded || rerun {
             let info = CallInfo {
                 domo_user_id: Some(domo_id),
@@ -125,7 +126,7 @@ impl Worker {
                         None => match self.groups_by_members(domo_id, &desired, &mut rec).await {
                             Ok(live) => live,
                             Err(e) => {
-                                let outcome = self.failure_outcome(c, &e)?;
+                                let outcome = self.failure_outcome(c, e)?;
                                 return self.finish(c, Some(user), rec, outcome).await;
                             }
                         },
@@ -199,7 +200,7 @@ impl Worker {
                     continue;
                 }
                 Err(e) => {
-                    result.outcome = self.failure_outcome(c, &e)?;
+                    result.outcome = self.failure_outcome(c, e)?;
                     break;
                 }
             };

@@ -330,11 +330,7 @@ pub async fn replay_event(
         replay_of: Some(id),
         request_id: None,
     };
-    let outcomes = state
-        .ingestor
-        .submit(&row.source, vec![item])
-        .await
-        .map_err(|_| ApiError::new(ProblemKind::StoreUnavailable))?;
+    let outcomes = state.ingestor.submit(&row.source, vec![item]).await?;
     let pk = outcomes
         .first()
         .and_then(|o| o.pk)

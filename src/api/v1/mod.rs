@@ -112,7 +112,7 @@ pub(crate) async fn submit(
         .collect();
     let outcomes = state.ingestor.submit(source, items).await.map_err(|e| {
         tracing::warn!(error = %e, "api: could not store events");
-        ApiError::new(ProblemKind::StoreUnavailable)
+        ApiError::from(e)
     })?;
     outcomes_to_view(state, source, outcomes).await
 }
