@@ -17,6 +17,10 @@ pub fn init(format: LogFormat, level: &str) {
         // Colours only on a terminal: escape codes in a log file or a collector are noise,
         // and formatting them is a measurable share of a request's CPU (BENCHMARKS.md).
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        // A log line that cannot be written (stderr on a full disk, a reader gone) is dropped.
+        // Reporting it would `eprintln!` to the same stderr, which panics on failure: every
+        // request that logs would die with it.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder

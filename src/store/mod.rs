@@ -135,6 +135,28 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// WAL pages after which the SQLite writer checkpoints by itself (64 MB): a backstop only.
 const WRITER_CHECKPOINT_PAGES: &str = "16384";
 
+/// Every pool's `after_release`: whether the connection may be handed out again. Not if it
+/// still counts an open transaction once a rollback queued by a dropped transaction has run:
+/// the database rolled the transaction back by itself (SQLite does when a commit fails on a
+/// full disk) and sqlx, whose own rollback then failed, did not notice. Its next
+/// "transaction" would be a savepoint, and its "commit" might commit nothing while the service
+/// acknowledges it. Such a connection is closed (the pool opens a fresh one). The usual
+/// release costs no round trip: only a connection that counts a transaction is pinged (which
+/// runs the queued rollback first).
+async fn no_transaction_left<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "a database connection lost track of its transaction after a failure: closed, not reused"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
+
 impl Store {
     /// Connects to the database named by `config.url` (not yet migrated).
     pub async fn connect(config: &StoreConfig) -> Result<Store, StoreError> {
@@ -168,7 +190,7 @@ impl Store {
                                 .execute(&mut *conn)
                                 .await?;
                         }
-                        Ok(true)
+                        no_transaction_left(conn).await
                     })
                 })
                 .connect_with(opts.clone())
@@ -179,6 +201,7 @@ impl Store {
                 SqlitePoolOptions::new()
                     .max_connections(config.max_connections.max(1))
                     .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .after_release(|conn, _| Box::pin(no_transaction_left(conn)))
                     .connect_with(opts)
                     .await?
             };
@@ -192,6 +215,7 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(config.max_connections.max(2))
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                .after_release(|conn, _| Box::pin(no_transaction_left(conn)))
                 .connect_with(opts)
                 .await?;
             Ok(Store::Postgres(PgStore { pool }))
@@ -352,6 +376,51 @@ mod tests {
             .await
             .expect("count");
         assert_eq!(tables, 0, "the open transaction was rolled back");
+    }
+
+    /// SQLite rolls a transaction back by itself when a commit fails on a full disk (found
+    /// by `outage::disk`: acknowledged events lost). sqlx does not see that rollback, its own
+    /// then fails, and the connection keeps counting an open transaction: the next
+    /// "transaction" on it is a savepoint, and once a failed one leaves a real transaction
+    /// open beneath, a later "commit" only releases a savepoint and commits nothing. The pool
+    /// must close such a connection instead of handing it out again. (A raw `ROLLBACK` inside
+    /// the transaction stands in for SQLite's own.)
+    #[tokio::test]
+    async fn a_transaction_the_database_rolled_back_by_itself_leaves_no_false_commit_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = sqlite_file(&dir).await;
+        sqlx::query("CREATE TABLE t (v TEXT)")
+            .execute(&s.write)
+            .await
+            .expect("create");
+        let mut tx = s.write.begin().await.expect("begin");
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut *tx)
+            .await
+            .expect("the database's own rollback");
+        drop(tx);
+        // A failure that leaves the database's transaction open (a failed commit).
+        let mut tx = s.write.begin().await.expect("begin");
+        sqlx::query("INSERT INTO t (v) VALUES ('failed')")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        drop(tx);
+        let mut tx = s.write.begin().await.expect("begin");
+        sqlx::query("INSERT INTO t (v) VALUES ('acknowledged')")
+            .execute(&mut *tx)
+            .await
+            .expect("insert");
+        tx.commit().await.expect("commit");
+        let rows: Vec<String> = sqlx::query_scalar("SELECT v FROM t")
+            .fetch_all(&s.read)
+            .await
+            .expect("read");
+        assert_eq!(
+            rows,
+            vec!["acknowledged".to_owned()],
+            "a commit that returned Ok is visible to every connection"
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod metrics;
 mod omitted_groups;
 mod openapi;
 mod options;
+mod outage;
 mod reconcile;
 mod reconcile_api_user;
 mod reconcile_runs;
