@@ -38,6 +38,7 @@ mod scale;
 mod secrets;
 mod shutdown;
 mod sim_helpers;
+mod soak;
 mod store;
 mod sync;
 mod tokens;

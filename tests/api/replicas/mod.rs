@@ -8,7 +8,7 @@
 //! PostgreSQL only: it runs in the PostgreSQL pass (`TEST_STORE_BACKEND=postgres`).
 
 mod model;
-mod procs;
+pub(crate) mod procs;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -43,7 +43,15 @@ type OpenEvent = (
 /// database's clock, so it must not take the others' live leases.
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
-fn config(port: u16, sim_port: u16, db_url: &str, clock_offset_ms: i64) -> String {
+/// The sections every replica shares: listen, store, Domo (the simulator process), workers
+/// (`worker_extra` adds lines to `[worker]`) and logging. Sources and rules follow.
+pub(crate) fn base_config(
+    port: u16,
+    sim_port: u16,
+    db_url: &str,
+    clock_offset_ms: i64,
+    worker_extra: &str,
+) -> String {
     format!(
         r#"
 [server]
@@ -61,8 +69,17 @@ concurrency = 4
 backoff_base_ms = 50
 test_clock_offset_ms = {clock_offset_ms}
 backoff_max_secs = 1
+{worker_extra}
 [log]
 level = "warn"
+"#
+    )
+}
+
+fn config(port: u16, sim_port: u16, db_url: &str, clock_offset_ms: i64) -> String {
+    base_config(port, sim_port, db_url, clock_offset_ms, "")
+        + &format!(
+            r#"
 [[sources]]
 name = "sw"
 format = "canonical"
@@ -75,7 +92,7 @@ domo_groups = ["{{group}}"]
 when = {{ group = "all-staff" }}
 domo_groups = ["All Staff"]
 "#
-    )
+        )
 }
 
 async fn post(client: &reqwest::Client, port: u16, body: &str) -> Option<(u16, String)> {
