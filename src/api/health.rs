@@ -49,8 +49,10 @@ pub struct ReadyQuery {
     pub only: Option<String>,
 }
 
-/// Readiness: the store can commit (a tiny write, so a full disk or a read-only database
-/// reads as not ready) and (unless in dry run) a Domo token can be obtained.
+/// Readiness: the store can commit and (unless in dry run) a Domo token can be obtained.
+///
+/// The store check is a tiny write within 3 s, so a full disk or a read-only database reads as
+/// not ready.
 ///
 /// With `?only=store`, the store alone: the probe for taking webhook traffic.
 #[utoipa::path(get, path = "/readyz", tag = "health", params(ReadyQuery),
