@@ -1,5 +1,6 @@
 //! PostgreSQL stopped for 10 s under a steady signed load, then started again, with the
-//! service (the real binary) running throughout on a private cluster of its own. PostgreSQL
+//! service (the real binary, reconciling every 3 s) running throughout on a private cluster of
+//! its own. PostgreSQL
 //! pass only (`TEST_STORE_BACKEND=postgres`); it needs the server binaries (`initdb`,
 //! `pg_ctl`), else it is skipped loudly, or fails in CI.
 
@@ -78,11 +79,14 @@ async fn postgres_stopped_for_ten_seconds_under_load_costs_only_503s() {
         ..Options::default()
     };
     let log = dir.path().join("service.log");
+    // A reconcile every 3 s: one is likely running when the store goes, and the schedule must
+    // run again afterwards (its lease given back, not left to expire in 15 minutes).
+    let reconcile = "\n[reconcile]\ninterval_secs = 3\n";
     let mut bin = spawn_binary(
         dir.path(),
         sim_addr,
         &options,
-        "",
+        reconcile,
         "warn",
         Some(log.clone()),
     )
@@ -109,11 +113,19 @@ async fn postgres_stopped_for_ten_seconds_under_load_costs_only_503s() {
         async || load.acked_count() >= 40,
     )
     .await;
-    // Stop while a job holds a claim: it is interrupted, and must be taken back, not re-run
-    // with its attempt counted again.
-    wait_for("a job in flight", Duration::from_secs(30), async || {
-        store.count_events("running").await.unwrap_or(0) > 0
-    })
+    // Stop while a job holds a claim (it is interrupted, and must be taken back, not re-run
+    // with its attempt counted again) and a reconcile holds its lease.
+    wait_for(
+        "a job and a reconcile in flight",
+        Duration::from_secs(60),
+        async || {
+            store.count_events("running").await.unwrap_or(0) > 0
+                && store
+                    .list_runs(1)
+                    .await
+                    .is_ok_and(|r| r.first().is_some_and(|r| r.status == "running"))
+        },
+    )
     .await;
     cluster.stop().expect("stop PostgreSQL");
     let from = Instant::now();
@@ -131,6 +143,21 @@ async fn postgres_stopped_for_ten_seconds_under_load_costs_only_503s() {
     )
     .await;
     load.stop().await;
+    let back_ms = chrono::Utc::now().timestamp_millis()
+        - i64::try_from((Instant::now() - until).as_millis()).unwrap_or(0);
+    wait_for(
+        "a reconcile after the outage",
+        Duration::from_secs(60),
+        async || {
+            store.list_runs(20).await.is_ok_and(|runs| {
+                runs.iter().any(|r| {
+                    r.started_ms > back_ms
+                        && ["queued", "planned", "held"].contains(&r.status.as_str())
+                })
+            })
+        },
+    )
+    .await;
     wait_drained(&store, Duration::from_secs(90)).await;
     ready_stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let seen = readiness.await.expect("readiness poller");
