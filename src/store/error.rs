@@ -31,6 +31,14 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// True when this process closed its pool (it is stopping): unavailable for good, so
+    /// waiting for the store to answer again cannot help.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::PoolClosed))
+    }
+}
+
 fn sqlx_unavailable(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_)
@@ -102,6 +110,8 @@ mod tests {
         ] {
             assert!(!StoreError::Db(e).is_unavailable());
         }
+        assert!(StoreError::Db(sqlx::Error::PoolClosed).is_closed());
+        assert!(!StoreError::Db(sqlx::Error::PoolTimedOut).is_closed());
         assert!(!StoreError::Corrupt("bad json".into()).is_unavailable());
         assert!(!StoreError::Migrate("3: syntax".into()).is_unavailable());
     }

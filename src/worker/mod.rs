@@ -174,7 +174,7 @@ impl Worker {
             Ok(None) => return Ok(Outcome::Idle),
             // The claim may have committed with its answer lost (PostgreSQL stopped during the
             // commit): whether this worker holds a job is known once the store answers.
-            Err(e) if e.is_unavailable() => {
+            Err(e) if e.is_unavailable() && !e.is_closed() => {
                 let _at_risk = self.outage.hold();
                 self.outage.unavailable(&e);
                 match self.take_back(&owner, abort).await? {
@@ -188,7 +188,7 @@ impl Worker {
         loop {
             let key = claimed.job_key.clone();
             match self.run_claimed(claimed, abort).await {
-                Err(e) if e.is_unavailable() => {
+                Err(e) if e.is_unavailable() && !e.is_closed() => {
                     let _at_risk = self.outage.hold();
                     self.outage.unavailable(&e);
                     tracing::warn!(job.key = %key, error = %e,

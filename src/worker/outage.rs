@@ -140,7 +140,7 @@ impl Worker {
                     );
                     return Ok(None);
                 }
-                Err(e) if e.is_unavailable() => {
+                Err(e) if e.is_unavailable() && !e.is_closed() => {
                     tracing::debug!(error = %e, "the store is still unavailable");
                 }
                 Err(e) => return Err(e),
