@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use dgs_sims::domo::SimState;
+use dgs_sims::domo::{RequestRecord, SimState};
 use sqlx::postgres::PgPool;
 
 use crate::resilience::MANAGED;
@@ -67,6 +67,28 @@ pub async fn sim_state(client: &reqwest::Client, sim: &str) -> SimState {
         .json()
         .await
         .expect("sim state json")
+}
+
+/// The faults the simulator injected, counted from its request log: (requests, 429, 429 with
+/// `Retry-After`, 5xx, dropped, writes applied and their answer dropped).
+pub async fn injected(client: &reqwest::Client, sim: &str) -> [usize; 6] {
+    let log: Vec<RequestRecord> = client
+        .get(format!("{sim}/_sim/requests"))
+        .send()
+        .await
+        .expect("sim requests")
+        .json()
+        .await
+        .expect("sim requests json");
+    let count = |f: &dyn Fn(&RequestRecord) -> bool| log.iter().filter(|r| f(r)).count();
+    [
+        log.len(),
+        count(&|r| r.status == 429),
+        count(&|r| r.retry_after_secs.is_some()),
+        count(&|r| r.status >= 500),
+        count(&|r| r.status == 0 && r.applied_status.is_none()),
+        count(&|r| r.applied_status.is_some()),
+    ]
 }
 
 /// An admin removes one generated user from one managed group by hand in Domo: drift the
