@@ -409,6 +409,7 @@ pub async fn build_worker(
         },
         notify: notify.clone(),
         notifier: notifier.clone(),
+        outage: Arc::default(),
     });
     let watch = Arc::new(crate::notify::source::SourceWatch::new(
         store.clone(),

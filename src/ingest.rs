@@ -14,10 +14,35 @@ use crate::event::{CanonicalEvent, EventType};
 use crate::sources::Parsed;
 use crate::store::{IngestItem, IngestOutcome, IngestSession, ScimTx, Store, StoreError};
 
-/// Why events could not be stored: the HTTP layer answers 503.
+/// Why events could not be stored (nothing of the request was acknowledged). The HTTP layer
+/// answers 503 when the store is unavailable (`StoreError::is_unavailable`), else 500.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("the store could not commit: {0}")]
-pub struct IngestError(pub String);
+#[error("the store could not commit: {message}")]
+pub struct IngestError {
+    pub message: String,
+    /// The store was unavailable (down, unreachable, full, read-only): retry later.
+    pub unavailable: bool,
+}
+
+impl IngestError {
+    fn stopped() -> Self {
+        IngestError {
+            message: "the committer has stopped".into(),
+            unavailable: true,
+        }
+    }
+}
+
+impl From<IngestError> for crate::error::ApiError {
+    fn from(e: IngestError) -> Self {
+        use crate::error::{ApiError, ProblemKind};
+        if e.unavailable {
+            ApiError::new(ProblemKind::StoreUnavailable)
+        } else {
+            ApiError::new(ProblemKind::Internal)
+        }
+    }
+}
 
 struct Request {
     source: String,
@@ -99,11 +124,8 @@ impl Ingestor {
             items,
             reply,
         };
-        tx.send(req)
-            .await
-            .map_err(|_| IngestError("the committer has stopped".into()))?;
-        rx.await
-            .map_err(|_| IngestError("the committer has stopped".into()))?
+        tx.send(req).await.map_err(|_| IngestError::stopped())?;
+        rx.await.map_err(|_| IngestError::stopped())?
     }
 }
 
@@ -139,8 +161,18 @@ impl Ingestor {
 }
 
 fn store_error(e: &StoreError) -> IngestError {
-    tracing::error!(error = %e, "ingest commit failed");
-    IngestError(e.to_string())
+    let unavailable = e.is_unavailable();
+    if unavailable {
+        tracing::warn!(error = %e, "ingest commit failed: the store is unavailable");
+        metrics::counter!(crate::prometheus::STORE_UNAVAILABLE, "component" => "ingest")
+            .increment(1);
+    } else {
+        tracing::error!(error = %e, "ingest commit failed");
+    }
+    IngestError {
+        message: e.to_string(),
+        unavailable,
+    }
 }
 
 /// How long a committer keeps the writer connection for batch after batch while requests
@@ -167,6 +199,12 @@ async fn commit_loop(
             Ok(s) => s,
             Err(e) => {
                 let err = store_error(&e);
+                // No connection within the acquire bound: the requests queued meanwhile would
+                // wait as long again for the same answer. Answer them now (503), so that no
+                // request waits more than about one bound while the store is down.
+                if err.unavailable {
+                    take_waiting(&rx, &mut pending, usize::MAX);
+                }
                 for req in pending.drain(..) {
                     let _ = req.reply.send(Err(err.clone()));
                 }

@@ -48,6 +48,13 @@ pub const DEAD_LETTERS: &str = "dgs_dead_letters_total";
 pub const JOB_ATTEMPTS: &str = "dgs_job_attempts_total";
 /// Jobs stopped because their lease was lost (expired while they ran).
 pub const JOB_LEASES_LOST: &str = "dgs_job_leases_lost_total";
+/// Jobs interrupted by a store outage and taken back by their own worker once the store
+/// answered again (the attempt not counted; the job reads Domo live).
+pub const JOB_RESUMES: &str = "dgs_job_resumes_total";
+/// Store operations that failed because the store was unavailable (down, unreachable, out of
+/// disk, read-only), by `component`: `ingest` (a commit of deliveries: they were answered 503),
+/// `worker` (a pass or a job; it backs off), `readiness`, `reconcile`.
+pub const STORE_UNAVAILABLE: &str = "dgs_store_unavailable_total";
 /// Stored events by `state` (queued, running, done, dead, ignored), read on scrape.
 pub const JOBS: &str = "dgs_jobs";
 /// Age of the oldest queued event in seconds (0 when none), read on scrape.
@@ -238,6 +245,14 @@ fn describe() {
         JOB_LEASES_LOST,
         "Jobs stopped because their lease expired while they ran"
     );
+    describe_counter!(
+        JOB_RESUMES,
+        "Jobs interrupted by a store outage and resumed by their worker"
+    );
+    describe_counter!(
+        STORE_UNAVAILABLE,
+        "Store operations that failed because the store was unavailable, by component"
+    );
     describe_gauge!(JOBS, "Stored events by state");
     describe_gauge!(
         OLDEST_QUEUED,
@@ -348,9 +363,13 @@ pub struct Scrape {
     pub subscribers: Vec<String>,
 }
 
+/// How long a scrape waits for each store read: while the store is down the gauges keep their
+/// last values and the rest still renders, within a scraper's timeout.
+const SCRAPE_STORE_BOUND: Duration = Duration::from_secs(2);
+
 /// `GET /metrics`: refreshes the gauges read from the store, then renders the text format.
 pub async fn render(State(s): State<Scrape>) -> Response {
-    match s.store.count_by_status().await {
+    match bounded(s.store.count_by_status()).await {
         Ok(counts) => {
             for state in STATES {
                 let n = counts
@@ -362,7 +381,7 @@ pub async fn render(State(s): State<Scrape>) -> Response {
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count jobs"),
     }
-    match s.store.oldest_queued_received_ms().await {
+    match bounded(s.store.oldest_queued_received_ms()).await {
         Ok(oldest) => {
             let now = chrono::Utc::now().timestamp_millis();
             let age = oldest.map_or(0, |t| now.saturating_sub(t).max(0));
@@ -400,6 +419,15 @@ pub async fn render(State(s): State<Scrape>) -> Response {
         s.handle.render(),
     )
         .into_response()
+}
+
+/// A store read within `SCRAPE_STORE_BOUND` (past it, the pool's own timeout error).
+async fn bounded<T>(
+    read: impl Future<Output = Result<T, crate::store::StoreError>>,
+) -> Result<T, crate::store::StoreError> {
+    tokio::time::timeout(SCRAPE_STORE_BOUND, read)
+        .await
+        .unwrap_or_else(|_| Err(crate::store::StoreError::Db(sqlx::Error::PoolTimedOut)))
 }
 
 /// The canonical type as a bounded label: one of the six wire names, else `other`.

@@ -1,4 +1,5 @@
-//! `/healthz` (the process lives) and `/readyz` (the store answers and a Domo token can be had).
+//! `/healthz` (the process lives) and `/readyz` (the store can commit and a Domo token can be
+//! had).
 
 use axum::Json;
 use axum::extract::State;
@@ -35,6 +36,10 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
+/// How long `/readyz` waits for the store's commit: below the chart's probe timeout (5 s), so
+/// that a store that hangs reads as not ready rather than as a probe that timed out.
+const STORE_BOUND: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// What `/readyz` checks.
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 pub struct ReadyQuery {
@@ -44,7 +49,10 @@ pub struct ReadyQuery {
     pub only: Option<String>,
 }
 
-/// Readiness: the store answers and (unless in dry run) a Domo token can be obtained.
+/// Readiness: the store can commit and (unless in dry run) a Domo token can be obtained.
+///
+/// The store check is a tiny write within 3 s, so a full disk or a read-only database reads as
+/// not ready.
 ///
 /// With `?only=store`, the store alone: the probe for taking webhook traffic.
 #[utoipa::path(get, path = "/readyz", tag = "health", params(ReadyQuery),
@@ -57,11 +65,24 @@ pub async fn readyz(
 ) -> (StatusCode, Json<Health>) {
     let store_only = query.only.as_deref() == Some("store");
     let mut checks = Vec::new();
-    let store = match state.store.ping().await {
-        Ok(()) => "ok".to_owned(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness: store not reachable");
-            "unreachable".to_owned()
+    let now = chrono::Utc::now().timestamp_millis();
+    let store = match tokio::time::timeout(STORE_BOUND, state.store.probe_commit(now)).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) if e.is_unavailable() => {
+            tracing::warn!(error = %e, "readiness: the store cannot commit");
+            metrics::counter!(crate::prometheus::STORE_UNAVAILABLE, "component" => "readiness")
+                .increment(1);
+            "unavailable".to_owned()
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "readiness: store error");
+            "error".to_owned()
+        }
+        Err(_) => {
+            tracing::warn!("readiness: the store did not commit within the bound");
+            metrics::counter!(crate::prometheus::STORE_UNAVAILABLE, "component" => "readiness")
+                .increment(1);
+            "unavailable (no answer in time)".to_owned()
         }
     };
     checks.push(Check {

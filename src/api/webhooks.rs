@@ -163,7 +163,7 @@ pub async fn receive_webhook(
         .await
         .map_err(|e| {
             tracing::warn!(webhook.source = %source, error = %e, "could not store a delivery");
-            ApiError::new(ProblemKind::StoreUnavailable)
+            ApiError::from(e)
         })?;
     tracing::info!(
         webhook.source = %source,

@@ -43,6 +43,27 @@ use plan::{GroupRead, SeenUser, plan_run};
 const LEASE: &str = "reconcile";
 const LEASE_TTL: Duration = Duration::from_secs(15 * 60);
 
+/// Releases the run lease of `owner` once the store answers, trying with backoff (1 s doubling
+/// to 10 s) until the lease would have expired by itself.
+async fn release_when_back(store: Store, owner: String) {
+    let deadline = tokio::time::Instant::now() + LEASE_TTL;
+    let mut wait = Duration::from_secs(1);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(wait).await;
+        match store.release_lease(LEASE, &owner).await {
+            Ok(()) => {
+                tracing::info!("the store answers again: the reconcile lease is released");
+                return;
+            }
+            Err(e) if e.is_unavailable() => wait = (wait * 2).min(Duration::from_secs(10)),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release the reconcile lease; it will expire");
+                return;
+            }
+        }
+    }
+}
+
 /// Why a run could not be done.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -112,8 +133,17 @@ impl Reconciler {
             return Err(ReconcileError::Busy);
         }
         let result = self.run_locked(started_by, apply, progress).await;
-        if let Err(e) = self.store.release_lease(LEASE, &owner).await {
-            tracing::warn!(error = %e, "could not release the reconcile lease; it will expire");
+        match self.store.release_lease(LEASE, &owner).await {
+            Ok(()) => {}
+            // The store went away during the run: give the lease back once it answers, or
+            // every run (the schedule's too) would be `Busy` until the lease expires.
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "could not release the reconcile lease: the store is unavailable; retrying until it answers");
+                tokio::spawn(release_when_back(self.store.clone(), owner));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not release the reconcile lease; it will expire");
+            }
         }
         result
     }

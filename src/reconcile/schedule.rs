@@ -20,6 +20,11 @@ pub async fn run_every(r: Arc<Reconciler>, every: Duration, token: CancellationT
             Err(ReconcileError::Busy) => {
                 tracing::debug!("scheduled reconcile skipped: another run holds the lease");
             }
+            Err(ReconcileError::Store(e)) if e.is_unavailable() => {
+                metrics::counter!(crate::prometheus::STORE_UNAVAILABLE, "component" => "reconcile")
+                    .increment(1);
+                tracing::warn!(error = %e, "scheduled reconcile failed: the store is unavailable; the next one runs on time");
+            }
             Err(e) => tracing::warn!(error = %e, "scheduled reconcile failed"),
         }
     }

@@ -1,5 +1,5 @@
 //! Job state transitions on the events table: claim under a lease, finish, retry later,
-//! dead-letter, take back expired leases.
+//! dead-letter, move to another key. (Renewing, taking back and reaping leases: `leases.rs`.)
 //!
 //! A claim takes every due event of ONE job key (one user, or one group) at once, and only
 //! when no other worker holds that key: jobs of one user never run concurrently, and a burst
@@ -35,6 +35,9 @@ pub struct Claimed {
     pub owner: String,
     pub job_key: String,
     pub events: Vec<ClaimedEvent>,
+    /// Taken back after a store outage interrupted the job (`Store::resume_claim`): some of
+    /// its Domo calls may have been made and not recorded, as in a job run again.
+    pub resumed: bool,
 }
 
 impl Claimed {
@@ -211,52 +214,7 @@ impl Store {
                 claim_pg(&p.pool, owner, now_ms, pg_lease_ms(now_ms, lease_until_ms)).await?
             }
         };
-        let Some(job_key) = rows.first().map(|(k, _)| k.clone()) else {
-            return Ok(None);
-        };
-        let mut events: Vec<ClaimedEvent> = rows.into_iter().map(|(_, e)| e).collect();
-        events.sort_by_key(|e| (e.occurred_at, e.pk));
-        Ok(Some(Claimed {
-            owner: owner.to_owned(),
-            job_key,
-            events,
-        }))
-    }
-
-    /// Extends the lease of a claim still held by `owner` under a live lease; 0 when the
-    /// lease was lost (it expired: another worker may have taken the job over). An expired
-    /// lease is never brought back, so a claim that saw it expired is never contradicted.
-    /// On PostgreSQL the new end is the database's clock plus `lease_until_ms - now_ms`.
-    pub async fn renew_lease(
-        &self,
-        owner: &str,
-        lease_until_ms: i64,
-        now_ms: i64,
-    ) -> Result<u64, StoreError> {
-        let done = match self {
-            Store::Sqlite(s) => sqlx::query(super::sqlite_sql(
-                "UPDATE events SET lease_until = $2, updated_ms = $3 \
-                 WHERE lease_owner = $1 AND status = 'running' AND lease_until > $3",
-            ))
-            .bind(owner)
-            .bind(lease_until_ms)
-            .bind(now_ms)
-            .execute(&s.write)
-            .await?
-            .rows_affected(),
-            Store::Postgres(p) => sqlx::query(
-                "UPDATE events SET lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $2, \
-                 updated_ms = $3 WHERE lease_owner = $1 AND status = 'running' \
-                 AND lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint",
-            )
-            .bind(owner)
-            .bind(pg_lease_ms(now_ms, lease_until_ms))
-            .bind(now_ms)
-            .execute(&p.pool)
-            .await?
-            .rows_affected(),
-        };
-        Ok(done)
+        Ok(to_claimed(owner, rows))
     }
 
     /// Marks every event of the claim done.
@@ -344,40 +302,6 @@ impl Store {
         })
     }
 
-    /// Returns to the queue every event whose lease expired (its worker died). Claims take
-    /// such events over by themselves; this keeps the queue's counts honest when no claim
-    /// comes. On PostgreSQL the lease is compared with the database's clock (`now_ms` is
-    /// only the row's `updated_ms`), and rows locked by a transaction in progress (a job
-    /// finishing) are skipped, so a reaper never waits on one.
-    pub async fn reap_expired(&self, now_ms: i64) -> Result<u64, StoreError> {
-        let sql = match self {
-            Store::Sqlite(_) => {
-                "UPDATE events SET status = 'queued', lease_owner = NULL, \
-                lease_until = NULL, updated_ms = $1 WHERE status = 'running' AND lease_until <= $1"
-            }
-            Store::Postgres(_) => {
-                "UPDATE events SET status = 'queued', lease_owner = NULL, \
-                lease_until = NULL, updated_ms = $1 WHERE status = 'running' \
-                AND lease_until <= (EXTRACT(EPOCH FROM now()) * 1000)::bigint \
-                AND id IN (SELECT id FROM events WHERE status = 'running' \
-                AND lease_until <= (EXTRACT(EPOCH FROM now()) * 1000)::bigint \
-                FOR UPDATE SKIP LOCKED)"
-            }
-        };
-        on_pool!(self, pool, sql = sql => {
-            Ok(sqlx::query(sql).bind(now_ms).execute(pool).await?.rows_affected())
-        })
-    }
-
-    /// Releases the claim without counting the attempt (graceful shutdown).
-    pub async fn release_claim(&self, owner: &str, now_ms: i64) -> Result<u64, StoreError> {
-        on_pool!(self, pool, sql = "UPDATE events SET status = 'queued', lease_owner = NULL, \
-            lease_until = NULL, attempts = attempts - 1, updated_ms = $2 \
-            WHERE lease_owner = $1 AND status = 'running'" => {
-            Ok(sqlx::query(sql).bind(owner).bind(now_ms).execute(pool).await?.rows_affected())
-        })
-    }
-
     /// The earliest `run_at_ms` among queued events, to know how long an idle worker may sleep.
     pub async fn next_due_ms(&self) -> Result<Option<i64>, StoreError> {
         super::on_read_pool!(self, pool, sql = "SELECT MIN(run_at_ms) FROM events WHERE status = 'queued'" => {
@@ -386,14 +310,27 @@ impl Store {
     }
 }
 
+/// The claim made of `rows` (all of one job key), oldest `occurred_at` first; `None` if empty.
+pub(super) fn to_claimed(owner: &str, rows: Vec<(String, ClaimedEvent)>) -> Option<Claimed> {
+    let job_key = rows.first().map(|(k, _)| k.clone())?;
+    let mut events: Vec<ClaimedEvent> = rows.into_iter().map(|(_, e)| e).collect();
+    events.sort_by_key(|e| (e.occurred_at, e.pk));
+    Some(Claimed {
+        owner: owner.to_owned(),
+        job_key,
+        events,
+        resumed: false,
+    })
+}
+
 /// A lease's length for PostgreSQL, whose end is the database's clock plus it: at least 0 and
 /// at most a year (an "endless" lease from a caller must not overflow `bigint`).
-fn pg_lease_ms(now_ms: i64, lease_until_ms: i64) -> i64 {
+pub(super) fn pg_lease_ms(now_ms: i64, lease_until_ms: i64) -> i64 {
     const YEAR_MS: i64 = 366 * 86_400_000;
     lease_until_ms.saturating_sub(now_ms).clamp(0, YEAR_MS)
 }
 
-fn row_to_claimed<R>(r: &R) -> Result<(String, ClaimedEvent), StoreError>
+pub(super) fn row_to_claimed<R>(r: &R) -> Result<(String, ClaimedEvent), StoreError>
 where
     R: Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,

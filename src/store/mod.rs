@@ -6,10 +6,12 @@
 //! The store never calls Domo and never reads the clock: callers pass `now`.
 
 mod console;
+mod error;
 mod events;
 mod finish;
 mod ingest;
 mod jobs;
+mod leases;
 mod migrate;
 mod outbox;
 mod pull;
@@ -36,6 +38,7 @@ use sqlx::sqlite::{
 use crate::config::StoreConfig;
 
 pub use console::{LastDelivery, ReasonGroup, RecentCall};
+pub use error::StoreError;
 pub use events::{EventFilter, EventRow};
 pub use finish::{JobOutcome, JobResult};
 pub use ingest::{IngestItem, IngestOutcome, IngestSession, IngestStatus};
@@ -48,33 +51,6 @@ pub use scim_read::{Page, ScimLookup};
 pub use sessions::SessionRow;
 pub use source_health::SourceHealthRow;
 pub use users::{AuditEntry, DomoGroupRow, UserRow};
-
-/// A store error. `is_unavailable` tells the HTTP layer to answer 503.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    #[error("migration failed: {0}")]
-    Migrate(String),
-}
-
-impl StoreError {
-    /// True when the database could not be reached or could not commit (answer 503).
-    pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Database(_)
-                    | sqlx::Error::WorkerCrashed
-            )
-        )
-    }
-}
 
 /// SQLite: one writer connection (SQLite has one writer anyway; this avoids busy retries) and
 /// a pool of readers.
@@ -165,8 +141,37 @@ pub(crate) fn sqlite_sql(pg: &'static str) -> &'static str {
         .or_insert_with(|| Box::leak(pg.replace('$', "?").into_boxed_str()))
 }
 
+/// How long a caller waits for a pooled connection before the store counts as unavailable.
+/// While PostgreSQL is down, every acquire tries to connect again (the pool backs off between
+/// refused attempts) until this bound, so it is also how long a request waits for its 503:
+/// short enough for senders' timeouts and the HTTP request timeout, long enough for the
+/// single SQLite writer under load.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// WAL pages after which the SQLite writer checkpoints by itself (64 MB): a backstop only.
 const WRITER_CHECKPOINT_PAGES: &str = "16384";
+
+/// Every pool's `after_release`: whether the connection may be handed out again. Not if it
+/// still counts an open transaction once a rollback queued by a dropped transaction has run:
+/// the database rolled the transaction back by itself (SQLite does when a commit fails on a
+/// full disk) and sqlx, whose own rollback then failed, did not notice. Its next
+/// "transaction" would be a savepoint, and its "commit" might commit nothing while the service
+/// acknowledges it. Such a connection is closed (the pool opens a fresh one). The usual
+/// release costs no round trip: only a connection that counts a transaction is pinged (which
+/// runs the queued rollback first).
+async fn no_transaction_left<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
+    if !conn.is_in_transaction() {
+        return Ok(true);
+    }
+    conn.ping().await?;
+    if conn.is_in_transaction() {
+        tracing::warn!(
+            "a database connection lost track of its transaction after a failure: closed, not reused"
+        );
+        return Ok(false);
+    }
+    Ok(true)
+}
 
 impl Store {
     /// Connects to the database named by `config.url` (not yet migrated).
@@ -190,7 +195,7 @@ impl Store {
             let flag = relaxed.clone();
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 .after_release(move |conn, _| {
                     let flag = flag.clone();
                     Box::pin(async move {
@@ -201,7 +206,7 @@ impl Store {
                                 .execute(&mut *conn)
                                 .await?;
                         }
-                        Ok(true)
+                        no_transaction_left(conn).await
                     })
                 })
                 .connect_with(opts.clone())
@@ -211,7 +216,8 @@ impl Store {
             } else {
                 SqlitePoolOptions::new()
                     .max_connections(config.max_connections.max(1))
-                    .acquire_timeout(Duration::from_secs(10))
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .after_release(|conn, _| Box::pin(no_transaction_left(conn)))
                     .connect_with(opts)
                     .await?
             };
@@ -224,7 +230,8 @@ impl Store {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(config.max_connections.max(2))
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .after_release(|conn, _| Box::pin(no_transaction_left(conn)))
                 .connect_with(opts)
                 .await?;
             Ok(Store::Postgres(PgStore { pool }))
@@ -273,10 +280,21 @@ impl Store {
         }
     }
 
-    /// A cheap round trip, for readiness.
+    /// A cheap round trip (a read).
     pub async fn ping(&self) -> Result<(), StoreError> {
         on_read_pool!(self, pool, sql = "SELECT 1" => {
             sqlx::query(sql).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Proves the store can commit now, for readiness: one tiny durable write (the time of the
+    /// probe in `meta`). A read is not enough: a full disk or a read-only database still
+    /// answers reads while every ingest fails.
+    pub async fn probe_commit(&self, now_ms: i64) -> Result<(), StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO meta (key, value) VALUES ('readiness_probe', $1) \
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value" => {
+            sqlx::query(sql).bind(now_ms.to_string()).execute(pool).await?;
         });
         Ok(())
     }
@@ -306,81 +324,4 @@ impl Store {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Secret;
-
-    async fn sqlite_file(dir: &tempfile::TempDir) -> SqliteStore {
-        let url = format!("sqlite://{}/t.db", dir.path().display());
-        let config = StoreConfig {
-            url: Secret::new(url),
-            group_commit: true,
-            max_batch: 8,
-            max_connections: 2,
-        };
-        match Store::connect(&config).await.expect("connect") {
-            Store::Sqlite(s) => s,
-            Store::Postgres(_) => unreachable!("a sqlite URL"),
-        }
-    }
-
-    /// The writer's `PRAGMA synchronous`: 1 = NORMAL, 2 = FULL.
-    async fn writer_synchronous(s: &SqliteStore) -> i64 {
-        sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&s.write)
-            .await
-            .expect("pragma")
-    }
-
-    #[tokio::test]
-    async fn a_relaxed_writer_is_durable_again_once_returned() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let s = sqlite_file(&dir).await;
-        assert_eq!(writer_synchronous(&s).await, 2, "FULL by default");
-        let mut conn = s.relaxed_writer().await.expect("relaxed");
-        let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *conn)
-            .await
-            .expect("pragma");
-        assert_eq!(level, 1, "NORMAL while held");
-        drop(conn);
-        assert_eq!(writer_synchronous(&s).await, 2, "FULL once returned");
-    }
-
-    #[tokio::test]
-    async fn a_cancelled_relaxed_transaction_still_restores_full() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let s = sqlite_file(&dir).await;
-        let work = async {
-            let mut conn = s.relaxed_writer().await.expect("relaxed");
-            let mut tx = sqlx::Connection::begin(&mut *conn).await.expect("begin");
-            sqlx::query("CREATE TABLE t (x INTEGER)")
-                .execute(&mut *tx)
-                .await
-                .expect("create");
-            std::future::pending::<()>().await;
-        };
-        // The caller gives up half-way (a shutdown deadline): the future is dropped with the
-        // transaction open and the connection relaxed.
-        let cancelled = tokio::time::timeout(Duration::from_millis(50), work).await;
-        assert!(cancelled.is_err());
-        assert_eq!(
-            writer_synchronous(&s).await,
-            2,
-            "FULL after a cancelled holder"
-        );
-        let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 't'")
-            .fetch_one(&s.write)
-            .await
-            .expect("count");
-        assert_eq!(tables, 0, "the open transaction was rolled back");
-    }
-
-    #[test]
-    fn placeholders_are_rewritten_for_sqlite_and_cached() {
-        let a = sqlite_sql("SELECT $1, $2, $1");
-        assert_eq!(a, "SELECT ?1, ?2, ?1");
-        let b = sqlite_sql("SELECT $1, $2, $1");
-        assert_eq!(a.as_ptr(), b.as_ptr(), "the same literal is converted once");
-    }
-}
+mod tests;

@@ -45,6 +45,10 @@ pub fn init(format: LogFormat, level: &str) {
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(ansi)
+        // A log line that cannot be written (stderr on a full disk, a reader gone) is dropped.
+        // Reporting it would `eprintln!` to the same stderr, which panics on failure: every
+        // request that logs would die with it.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     let logs = match format {
         LogFormat::Json => fmt

@@ -156,7 +156,7 @@ impl Worker {
         }
         let outcome = match failure {
             None => JobOutcome::Done,
-            Some(e) => self.failure_outcome(c, &e)?,
+            Some(e) => self.failure_outcome(c, e)?,
         };
         self.finish(c, None, rec, outcome).await
     }
@@ -216,15 +216,16 @@ impl Worker {
 
     /// The outcome after a failed Domo call: retry (with backoff, never before `Retry-After`)
     /// while attempts remain and the error is transient; else dead with the reason. A store
-    /// failure is returned as is (the lease will expire and the job run again).
+    /// failure is returned as is: it is not Domo's, and counts no attempt (an unavailable
+    /// store interrupts the job, which its worker takes back once the store answers).
     pub(super) fn failure_outcome(
         &self,
         c: &Claimed,
-        e: &DirectoryError,
+        e: DirectoryError,
     ) -> Result<JobOutcome, StoreError> {
         match e {
-            DirectoryError::Store(_) => Err(StoreError::Corrupt(e.to_string())),
-            DirectoryError::Domo(d) => Ok(self.domo_failure(c, d)),
+            DirectoryError::Store(s) => Err(s),
+            DirectoryError::Domo(d) => Ok(self.domo_failure(c, &d)),
         }
     }
 

@@ -86,7 +86,7 @@ impl Worker {
                 return self.finish(c, Some(user), rec, outcome).await;
             }
             Err(e) => {
-                let outcome = self.failure_outcome(c, &e)?;
+                let outcome = self.failure_outcome(c, e)?;
                 return self.finish(c, Some(user), rec, outcome).await;
             }
         };
@@ -94,7 +94,7 @@ impl Worker {
         applied.domo_user_id = Some(domo_id);
 
         if let Err(e) = self.directory.ensure_groups_loaded(&mut rec).await {
-            let outcome = self.failure_outcome(c, &e)?;
+            let outcome = self.failure_outcome(c, e)?;
             return self.finish(c, Some(user), rec, outcome).await;
         }
 
@@ -103,7 +103,8 @@ impl Worker {
         // A job run again (after a failure, or after its worker died between a Domo call and
         // the commit that records it) cannot trust the recorded memberships: read them live.
         // A reconcile's repair reads them live too: Domo was found to differ from the record.
-        let rerun = c.attempts() > 1 || repair.is_some();
+        // So does a job taken back after a store outage interrupted it.
+        let rerun = c.attempts() > 1 || c.resumed || repair.is_some();
         let current: Current = if !user.synced || offboarded || rerun {
             let info = CallInfo {
                 domo_user_id: Some(domo_id),
@@ -139,7 +140,7 @@ impl Worker {
                         None => match self.groups_by_members(domo_id, &desired, &mut rec).await {
                             Ok(live) => live,
                             Err(e) => {
-                                let outcome = self.failure_outcome(c, &e)?;
+                                let outcome = self.failure_outcome(c, e)?;
                                 return self.finish(c, Some(user), rec, outcome).await;
                             }
                         },
@@ -214,7 +215,7 @@ impl Worker {
                     continue;
                 }
                 Err(e) => {
-                    result.outcome = self.failure_outcome(c, &e)?;
+                    result.outcome = self.failure_outcome(c, e)?;
                     break;
                 }
             };

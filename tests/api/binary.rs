@@ -42,7 +42,7 @@ pub async fn spawn_binary(
     log_level: &str,
     stderr_to: Option<std::path::PathBuf>,
 ) -> Binary {
-    spawn_binary_env(dir, sim, o, extra_toml, log_level, stderr_to, &[]).await
+    spawn_binary_full(&[], &[], dir, sim, o, extra_toml, log_level, stderr_to).await
 }
 
 /// `spawn_binary` with extra environment variables (e.g. `OTEL_*`).
@@ -54,6 +54,38 @@ pub async fn spawn_binary_env(
     log_level: &str,
     stderr_to: Option<std::path::PathBuf>,
     envs: &[(&str, &str)],
+) -> Binary {
+    spawn_binary_full(&[], envs, dir, sim, o, extra_toml, log_level, stderr_to).await
+}
+
+/// `spawn_binary` through a launcher: `launcher` is a command line that runs the program and
+/// arguments appended to it (e.g. `sh -c 'trap "" XFSZ; exec "$0" "$@"'`, whose ignored
+/// signal the service inherits). The launcher must `exec`, so that the child is the service.
+pub async fn spawn_binary_via(
+    launcher: &[&str],
+    dir: &std::path::Path,
+    sim: SocketAddr,
+    o: &Options,
+    extra_toml: &str,
+    log_level: &str,
+    stderr_to: Option<std::path::PathBuf>,
+) -> Binary {
+    spawn_binary_full(launcher, &[], dir, sim, o, extra_toml, log_level, stderr_to).await
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the two variants above name the common cases"
+)]
+async fn spawn_binary_full(
+    launcher: &[&str],
+    envs: &[(&str, &str)],
+    dir: &std::path::Path,
+    sim: SocketAddr,
+    o: &Options,
+    extra_toml: &str,
+    log_level: &str,
+    stderr_to: Option<std::path::PathBuf>,
 ) -> Binary {
     let port = free_port();
     let toml = config_toml(dir, sim, o).replace(
@@ -72,7 +104,16 @@ pub async fn spawn_binary_env(
         Some(p) => std::process::Stdio::from(std::fs::File::create(p).expect("stderr file")),
         None => std::process::Stdio::null(),
     };
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_domo-group-sync"))
+    let program = env!("CARGO_BIN_EXE_domo-group-sync");
+    let mut cmd = match launcher.split_first() {
+        Some((first, rest)) => {
+            let mut c = std::process::Command::new(first);
+            c.args(rest).arg(program);
+            c
+        }
+        None => std::process::Command::new(program),
+    };
+    let child = cmd
         .args(["serve", "--config"])
         .arg(&path)
         .env("RUST_LOG", log_level)

@@ -142,3 +142,70 @@ async fn a_lease_too_long_for_the_clock_is_capped_not_an_error() {
     assert_eq!(c.events.len(), 1);
     assert_eq!(a.renew_lease("A", i64::MAX, now()).await.expect("renew"), 1);
 }
+
+/// A worker cut off from the store by an outage takes its job back once the store answers,
+/// also after its lease expired, without counting the attempt again; but never a job that
+/// another worker took over meanwhile, nor one that finished.
+#[tokio::test]
+async fn a_claim_cut_off_by_an_outage_is_taken_back_unless_another_worker_took_it() {
+    let (_dir, _db, a, b) = two_stores().await;
+    ingest(&a, "e1", "ada").await;
+    let t = now();
+    let held = a.claim("A", t, t + 300).await.expect("claim").expect("due");
+    assert!(!held.resumed);
+    // The outage outlasts the lease: renewing is refused, taking back is not.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        a.renew_lease("A", now() + 10_000, now())
+            .await
+            .expect("renew"),
+        0
+    );
+    let back = a
+        .resume_claim("A", now(), now() + 10_000)
+        .await
+        .expect("resume")
+        .expect("nobody took the job over: it is A's again");
+    assert!(back.resumed, "a resumed job reads Domo live");
+    assert_eq!(back.events.len(), 1);
+    assert_eq!(back.attempts(), 1, "the attempt is not counted again");
+    // The lease is live again: nobody else may take the job.
+    assert!(
+        b.claim("B", now(), now() + 10_000)
+            .await
+            .expect("claim")
+            .is_none()
+    );
+
+    // This time B takes the expired job over before A is back: A gets nothing.
+    ingest(&a, "e2", "grace").await;
+    let t = now();
+    let _ = a
+        .claim("A2", t, t + 300)
+        .await
+        .expect("claim")
+        .expect("due");
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let taken = b
+        .claim("B", now(), now() + 10_000)
+        .await
+        .expect("claim")
+        .expect("an expired lease is taken over");
+    assert_eq!(taken.events[0].event_id, "e2");
+    assert!(
+        a.resume_claim("A2", now(), now() + 10_000)
+            .await
+            .expect("resume")
+            .is_none(),
+        "a job another worker took over is never taken back"
+    );
+
+    // A job whose completion committed has nothing to take back.
+    assert_eq!(a.finish_claim("A", now()).await.expect("finish"), 1);
+    assert!(
+        a.resume_claim("A", now(), now() + 10_000)
+            .await
+            .expect("resume")
+            .is_none()
+    );
+}

@@ -16,20 +16,44 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-const GROUPS: [&str; 5] = ["Marketing", "Finance", "eng-a", "eng-b", "Unmapped"];
+/// The IdP groups events name: three mapped by `DEFAULT_RULES` (`eng-*` → Engineering), one not.
+pub(crate) const GROUPS: [&str; 5] = ["Marketing", "Finance", "eng-a", "eng-b", "Unmapped"];
+/// The Domo groups `DEFAULT_RULES` make of `GROUPS`.
+pub(crate) const MANAGED: [&str; 3] = ["Marketing", "Finance", "Engineering"];
 
+/// One generated canonical event (also used by the soak, `soak/`).
 #[derive(Clone)]
-struct Ev {
-    id: String,
-    email: String,
-    kind: &'static str,
-    at: i64,
-    groups: Vec<&'static str>,
-    body: String,
+pub(crate) struct Ev {
+    pub id: String,
+    pub email: String,
+    pub kind: &'static str,
+    /// The minute it happened, from the generator's epoch.
+    pub at: i64,
+    pub groups: Vec<&'static str>,
+    pub body: String,
+}
+
+/// The Domo faults of the suite: 20 % of calls answered 429 (half with `Retry-After`), 10 %
+/// 5xx, 5 % dropped connections, 5 % of writes applied and then dropped, jittered latency.
+/// `scale` multiplies every rate (the soak runs for long at a lower one).
+pub(crate) fn domo_faults(scale: f64) -> Faults {
+    Faults {
+        rate_429: 0.2 * scale,
+        retry_after_share: 0.5,
+        retry_after_secs: 2,
+        rate_5xx: 0.1 * scale,
+        latency_ms: 1,
+        latency_jitter_ms: 5,
+        drop_rate: 0.05 * scale,
+        // Domo did it but the answer was lost: writes applied, then the connection dropped.
+        drop_after_write_rate: 0.05 * scale,
+        omit_user_groups: false,
+        ..Faults::default()
+    }
 }
 
 /// The independent model: replay a user's events in time order over a plain set.
-fn expected(events: &[Ev]) -> BTreeSet<String> {
+pub(crate) fn expected(events: &[Ev]) -> BTreeSet<String> {
     let mut sorted: Vec<&Ev> = events.iter().collect();
     sorted.sort_by_key(|e| e.at);
     let (mut set, mut active) = (BTreeSet::<&str>::new(), true);
@@ -60,11 +84,19 @@ fn expected(events: &[Ev]) -> BTreeSet<String> {
         .collect()
 }
 
-fn generate(users: usize, per_user: usize, rng: &mut fastrand::Rng) -> Vec<Ev> {
+/// `per_user` events for each user in `users` (`user{u}@example.com`), their times shuffled
+/// so that they arrive out of order. `round` n's events all happen after round n-1's.
+pub(crate) fn generate(
+    users: impl IntoIterator<Item = usize>,
+    per_user: usize,
+    round: i64,
+    rng: &mut fastrand::Rng,
+) -> Vec<Ev> {
     let mut all = Vec::new();
-    for u in 0..users {
+    for u in users {
         let email = format!("user{u}@example.com");
-        let mut times: Vec<i64> = (0..per_user as i64).collect();
+        let first = round * per_user as i64;
+        let mut times: Vec<i64> = (first..first + per_user as i64).collect();
         rng.shuffle(&mut times);
         for (j, t) in times.into_iter().enumerate() {
             let kind = match rng.u8(0..9) {
@@ -79,7 +111,7 @@ fn generate(users: usize, per_user: usize, rng: &mut fastrand::Rng) -> Vec<Ev> {
             } else {
                 GROUPS.iter().copied().filter(|_| rng.bool()).collect()
             };
-            let id = format!("evt_{u}_{j}");
+            let id = format!("evt_{round}_{u}_{j}");
             let at = chrono::DateTime::from_timestamp(1_795_000_000 + t * 60, 0)
                 .expect("time")
                 .to_rfc3339();
@@ -155,22 +187,10 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
         .find(|g| g.id == unmanaged_id)
         .map(|g| g.members.clone());
 
-    app.sim.set_faults(Faults {
-        rate_429: 0.2,
-        retry_after_share: 0.5,
-        retry_after_secs: 2,
-        rate_5xx: 0.1,
-        latency_ms: 1,
-        latency_jitter_ms: 5,
-        drop_rate: 0.05,
-        // Domo did it but the answer was lost: writes applied, then the connection dropped.
-        drop_after_write_rate: 0.05,
-        omit_user_groups: false,
-        ..Faults::default()
-    });
+    app.sim.set_faults(domo_faults(1.0));
 
     let mut rng = fastrand::Rng::with_seed(42);
-    let events = generate(users_n, events_n / users_n, &mut rng);
+    let events = generate(0..users_n, events_n / users_n, 0, &mut rng);
     let mut deliveries: Vec<Ev> = events.clone();
     let dups: Vec<Ev> = events
         .iter()
@@ -217,7 +237,7 @@ async fn domo_faults_end_in_the_models_state_without_early_retries() {
     for e in &events {
         by_user.entry(e.email.as_str()).or_default().push(e.clone());
     }
-    let managed = ["Marketing", "Finance", "Engineering"];
+    let managed = MANAGED;
     let mut wrong = Vec::new();
     for (email, evs) in &by_user {
         let want = expected(evs);

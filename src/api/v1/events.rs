@@ -344,11 +344,7 @@ pub(crate) async fn replay(state: &AppState, id: i64) -> Result<EventView, ApiEr
         request_id: None,
         trace_context: crate::telemetry::traceparent(),
     };
-    let outcomes = state
-        .ingestor
-        .submit(&row.source, vec![item])
-        .await
-        .map_err(|_| ApiError::new(ProblemKind::StoreUnavailable))?;
+    let outcomes = state.ingestor.submit(&row.source, vec![item]).await?;
     let pk = outcomes
         .first()
         .and_then(|o| o.pk)

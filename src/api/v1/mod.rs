@@ -120,7 +120,7 @@ pub(crate) async fn submit(
         .await
         .map_err(|e| {
             tracing::warn!(error = %e, "api: could not store events");
-            ApiError::new(ProblemKind::StoreUnavailable)
+            ApiError::from(e)
         })?;
     outcomes_to_view(state, source, outcomes).await
 }

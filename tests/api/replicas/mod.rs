@@ -8,7 +8,7 @@
 //! PostgreSQL only: it runs in the PostgreSQL pass (`TEST_STORE_BACKEND=postgres`).
 
 mod model;
-mod procs;
+pub(crate) mod procs;
 mod pull;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -44,17 +44,14 @@ type OpenEvent = (
 /// database's clock, so it must not take the others' live leases.
 const SKEW_MS: i64 = 5 * 60 * 1000;
 
-fn config(port: u16, sim_port: u16, db_url: &str, clock_offset_ms: i64) -> String {
-    config_with(port, sim_port, db_url, clock_offset_ms, "")
-}
-
-/// `config` with `extra` TOML appended (more sources, their pulls).
-fn config_with(
+/// The sections every replica shares: listen, store, Domo (the simulator process), workers
+/// (`worker_extra` adds lines to `[worker]`) and logging. Sources and rules follow.
+pub(crate) fn base_config(
     port: u16,
     sim_port: u16,
     db_url: &str,
     clock_offset_ms: i64,
-    extra: &str,
+    worker_extra: &str,
 ) -> String {
     format!(
         r#"
@@ -73,8 +70,28 @@ concurrency = 4
 backoff_base_ms = 50
 test_clock_offset_ms = {clock_offset_ms}
 backoff_max_secs = 1
+{worker_extra}
 [log]
 level = "warn"
+"#
+    )
+}
+
+fn config(port: u16, sim_port: u16, db_url: &str, clock_offset_ms: i64) -> String {
+    config_with(port, sim_port, db_url, clock_offset_ms, "")
+}
+
+/// `config` with `extra` TOML appended (more sources, their pulls).
+fn config_with(
+    port: u16,
+    sim_port: u16,
+    db_url: &str,
+    clock_offset_ms: i64,
+    extra: &str,
+) -> String {
+    base_config(port, sim_port, db_url, clock_offset_ms, "")
+        + &format!(
+            r#"
 [[sources]]
 name = "sw"
 format = "canonical"
@@ -88,7 +105,7 @@ when = {{ group = "all-staff" }}
 domo_groups = ["All Staff"]
 {extra}
 "#
-    )
+        )
 }
 
 async fn post(client: &reqwest::Client, port: u16, body: &str) -> Option<(u16, String)> {
