@@ -51,10 +51,21 @@ impl Claimed {
     }
 }
 
+/// The columns of a claimed event (`row_to_claimed` reads them): every statement that hands
+/// events to a worker returns exactly these.
+macro_rules! claimed_columns {
+    () => {
+        "id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
+         request_id, event_type, trace_context"
+    };
+}
+pub(super) use claimed_columns;
+
 /// Events a claim may take: queued and due, or running under a lease that expired (its worker
 /// died or lost touch): a claim takes such a job over at once instead of waiting for the
 /// reaper. `$3` is the claimer's clock (SQLite: one process, one clock).
-const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', lease_until = $1, \
+const CLAIM_SQLITE: &str = concat!(
+    "UPDATE events SET status = 'running', lease_until = $1, \
      lease_owner = $2, attempts = attempts + 1, updated_ms = $3 \
      WHERE ((status = 'queued' AND run_at_ms <= $3) OR (status = 'running' AND lease_until <= $3)) \
      AND job_key = ( \
@@ -64,8 +75,9 @@ const CLAIM_SQLITE: &str = "UPDATE events SET status = 'running', lease_until = 
        AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = e.job_key \
          AND r.status = 'running' AND r.lease_until > $3) \
        ORDER BY e.run_at_ms, e.id LIMIT 1) \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
-     request_id, event_type, trace_context";
+     RETURNING ",
+    claimed_columns!()
+);
 
 // Leases on PostgreSQL are written and compared on the database's clock only, never a
 // replica's, as `(EXTRACT(EPOCH FROM now()) * 1000)::bigint` (unix milliseconds at the start
@@ -103,7 +115,8 @@ const PG_CANDIDATES: &str = "SELECT e.job_key FROM events e \
        AND r.lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint) \
      ORDER BY e.run_at_ms, e.id LIMIT $2";
 const PG_TRY_KEY: &str = "SELECT pg_try_advisory_xact_lock($1, hashtext($2))";
-const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', \
+const PG_CLAIM_KEY: &str = concat!(
+    "UPDATE events SET status = 'running', \
      lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $1, \
      lease_owner = $2, attempts = attempts + 1, updated_ms = $3 \
      WHERE id IN (SELECT id FROM events WHERE job_key = $4 \
@@ -112,8 +125,9 @@ const PG_CLAIM_KEY: &str = "UPDATE events SET status = 'running', \
        FOR UPDATE SKIP LOCKED) \
      AND NOT EXISTS (SELECT 1 FROM events r WHERE r.job_key = $4 AND r.status = 'running' \
        AND r.lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint) \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
-     request_id, event_type, trace_context";
+     RETURNING ",
+    claimed_columns!()
+);
 const PG_OTHERS_RUNNING: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE job_key = $1 \
      AND status = 'running' AND lease_owner <> $2)";
 /// Candidate events read per claim, and distinct keys tried at most.

@@ -2,19 +2,21 @@
 //! after a store outage, the reaper of expired leases, the release at shutdown. On PostgreSQL
 //! a lease's end is set and compared on the database's clock (see `jobs.rs`).
 
-use super::jobs::{Claimed, pg_lease_ms, row_to_claimed, to_claimed};
+use super::jobs::{Claimed, claimed_columns, pg_lease_ms, row_to_claimed, to_claimed};
 use super::{Store, StoreError, on_pool};
 
 /// `Store::resume_claim`: a fresh lease on whatever `$1` still holds, expired or not.
-const RESUME_SQLITE: &str = "UPDATE events SET lease_until = $2, updated_ms = $3 \
-     WHERE lease_owner = $1 AND status = 'running' \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
-     request_id";
-const RESUME_PG: &str = "UPDATE events SET \
+const RESUME_SQLITE: &str = concat!(
+    "UPDATE events SET lease_until = $2, updated_ms = $3 \
+     WHERE lease_owner = $1 AND status = 'running' RETURNING ",
+    claimed_columns!()
+);
+const RESUME_PG: &str = concat!(
+    "UPDATE events SET \
      lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $2, updated_ms = $3 \
-     WHERE lease_owner = $1 AND status = 'running' \
-     RETURNING id, source, event_id, job_key, payload, attempts, occurred_at, received_ms, \
-     request_id";
+     WHERE lease_owner = $1 AND status = 'running' RETURNING ",
+    claimed_columns!()
+);
 
 impl Store {
     /// Extends the lease of a claim still held by `owner` under a live lease; 0 when the
