@@ -28,6 +28,7 @@ mod registry;
 pub mod run;
 mod schedule;
 pub mod status;
+pub mod workos;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
