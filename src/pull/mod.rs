@@ -14,6 +14,7 @@
 //! `budget`, the provider's 429 headers, retries) and map events through the push adapters'
 //! own functions. Nothing here calls Domo: the workers apply what is queued.
 
+pub mod bamboohr;
 pub mod budget;
 pub mod cli;
 pub mod connector;

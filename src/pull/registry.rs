@@ -11,7 +11,7 @@ pub(crate) fn build_fn(provider: Provider) -> Option<Build> {
         Provider::Okta => Some(super::okta::build),
         Provider::Workos => Some(super::workos::build),
         Provider::Entra => None,
-        Provider::Bamboohr => None,
+        Provider::Bamboohr => Some(super::bamboohr::build),
     }
 }
 

@@ -97,6 +97,19 @@ pub fn map_employee(value: &Value, at: &str) -> Result<Parsed, AdapterError> {
     finish(event, at, EMAIL_FIELD)
 }
 
+/// The item recorded for an employee change that cannot be mapped (the pull keeps reading past
+/// it): ignored, under the id the change would have had and its `action`.
+pub fn unmappable(item: &Value) -> Option<Parsed> {
+    let employee = item.as_object()?;
+    let id = req_id(employee, "id", "employee").ok()?;
+    let stamp = req_id(employee, "timestamp", "employee").ok()?;
+    let action = employee
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
+    ignored(&format!("{id}:{stamp}"), action, "employee").ok()
+}
+
 /// `fields` with names folded (`Work Email`, `workEmail` → `workemail`) and values unwrapped
 /// (`"x"`, `{"value": "x"}` → `x`); empty values are dropped. Absent `fields` is empty.
 fn fields(employee: &Object, at: &str) -> Result<BTreeMap<String, String>, AdapterError> {
