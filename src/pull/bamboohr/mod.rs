@@ -156,3 +156,5 @@ impl Connector for Bamboohr {
 mod tests;
 #[cfg(test)]
 mod tests_directory;
+#[cfg(test)]
+mod tests_due;
