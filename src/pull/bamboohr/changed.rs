@@ -34,7 +34,13 @@ pub(super) async fn page(
     url.query_pairs_mut()
         .append_pair("since", &cur.since_param());
     let answer = bamboo.get(&url, progress).await?;
-    let (all, latest) = changes(&answer.json()?).map_err(PullError::BadResponse)?;
+    let read = changes(&answer.json()?).map_err(PullError::BadResponse)?;
+    for why in &read.unreadable {
+        // Left for the directory pass, which reads every employee (and removes nobody while
+        // an entry cannot be read); the feed goes on.
+        tracing::warn!(problem = %why, "a BambooHR change cannot be read; skipped");
+    }
+    let (all, latest) = (read.list, read.latest);
     progress(Step::Page {
         what: "changed employees".into(),
         items: all.len(),
@@ -119,8 +125,9 @@ impl Work<'_> {
                           "fields": fields});
         self.push(&item);
         if action != "Deleted" {
-            match employee(&fields, change.at).leaves_on {
-                Some(on) if on > change.at.date_naive() => {
+            let e = employee(&fields, change.at);
+            match e.leaves_on {
+                Some(on) if !e.left && on > change.at.date_naive() => {
                     cur.due.insert(change.id.clone(), on);
                 }
                 _ => {

@@ -75,8 +75,17 @@ pub(super) struct Change {
     pub raw: String,
 }
 
-/// The `employees/changed` answer: its entries, oldest first (then by id), and `latest`.
-pub(super) fn changes(body: &Value) -> Result<(Vec<Change>, Option<DateTime<Utc>>), String> {
+/// The `employees/changed` answer: its entries, oldest first (then by id), `latest`, and why
+/// the entries that cannot be read were left out.
+pub(super) struct Changes {
+    pub list: Vec<Change>,
+    pub latest: Option<DateTime<Utc>>,
+    pub unreadable: Vec<String>,
+}
+
+/// Reads the `employees/changed` answer; an answer whose shape is wrong is an error, an entry
+/// that cannot be read is left out and named in `unreadable`.
+pub(super) fn changes(body: &Value) -> Result<Changes, String> {
     let latest = match body.get("latest") {
         None | Some(Value::Null) => None,
         Some(Value::String(t)) if t.is_empty() => None,
@@ -92,32 +101,43 @@ pub(super) fn changes(body: &Value) -> Result<(Vec<Change>, Option<DateTime<Utc>
         None | Some(Value::Null) => Vec::new(),
         Some(_) => return Err("`employees` is not an object".into()),
     };
-    let mut out = Vec::with_capacity(entries.len());
+    let mut out = Changes {
+        list: Vec::with_capacity(entries.len()),
+        latest,
+        unreadable: Vec::new(),
+    };
     for (key, entry) in entries {
         let id = match entry.get("id") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
             Some(Value::Number(n)) => n.to_string(),
             _ => key.to_owned(),
         };
-        let action = entry
-            .get("action")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("employee {id}: no `action`"))?;
-        let raw = entry
-            .get("lastChanged")
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("employee {id}: no `lastChanged`"))?;
-        let at = parse_time(raw)
-            .ok_or_else(|| format!("employee {id}: `lastChanged` is not a time: {raw:?}"))?;
-        out.push(Change {
-            id,
-            action: action.to_owned(),
-            at,
-            raw: raw.to_owned(),
-        });
+        match change(&id, entry) {
+            Ok(c) => out.list.push(c),
+            Err(why) => out.unreadable.push(why),
+        }
     }
-    out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    Ok((out, latest))
+    out.list.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    Ok(out)
+}
+
+fn change(id: &str, entry: &Value) -> Result<Change, String> {
+    let action = entry
+        .get("action")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("employee {id}: no `action`"))?;
+    let raw = entry
+        .get("lastChanged")
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("employee {id}: no `lastChanged`"))?;
+    let at = parse_time(raw)
+        .ok_or_else(|| format!("employee {id}: `lastChanged` is not a time: {raw:?}"))?;
+    Ok(Change {
+        id: id.to_owned(),
+        action: action.to_owned(),
+        at,
+        raw: raw.to_owned(),
+    })
 }
 
 /// An ISO 8601 time with an offset (`2026-12-01T10:00:00+00:00`, or `Z`).
@@ -189,7 +209,8 @@ mod tests {
             "10": {"id": 10, "action": "Inserted", "lastChanged": "2026-12-01T10:01:00+00:00"},
             "3": {"action": "Deleted", "lastChanged": "2026-12-01T10:05:00Z"}
         }});
-        let (list, latest) = changes(&body).expect("reads");
+        let read = changes(&body).expect("reads");
+        let (list, latest) = (read.list, read.latest);
         let ids: Vec<(&str, &str)> = list
             .iter()
             .map(|c| (c.id.as_str(), c.action.as_str()))
@@ -200,24 +221,26 @@ mod tests {
         );
         assert_eq!(latest, Some(t("2026-12-01T10:05:00Z")));
         assert_eq!(list[2].raw, "2026-12-01T10:05:00+00:00", "kept as sent");
-        assert_eq!(
-            changes(&json!({"latest": null, "employees": []})),
-            Ok((Vec::new(), None)),
-            "PHP's empty map"
-        );
+        let empty = changes(&json!({"latest": null, "employees": []})).expect("PHP's empty map");
+        assert!(empty.list.is_empty() && empty.latest.is_none() && empty.unreadable.is_empty());
         for (bad, why) in [
             (json!({"employees": "x"}), "`employees` is not an object"),
-            (
-                json!({"employees": {"1": {"action": "Updated"}}}),
-                "employee 1: no `lastChanged`",
-            ),
-            (
-                json!({"employees": {"1": {"action": "Updated", "lastChanged": "yesterday"}}}),
-                "employee 1: `lastChanged` is not a time: \"yesterday\"",
-            ),
             (json!({"latest": 5}), "`latest` is not a string"),
         ] {
-            assert_eq!(changes(&bad), Err(why.to_owned()));
+            assert_eq!(changes(&bad).err().as_deref(), Some(why));
         }
+        let partly = changes(&json!({"employees": {
+            "1": {"action": "Updated"},
+            "2": {"action": "Updated", "lastChanged": "yesterday"},
+            "3": {"action": "Updated", "lastChanged": "2026-12-01T10:05:00+00:00"}}}))
+        .expect("an answer");
+        assert_eq!(partly.list.len(), 1);
+        assert_eq!(
+            partly.unreadable,
+            [
+                "employee 1: no `lastChanged`",
+                "employee 2: `lastChanged` is not a time: \"yesterday\""
+            ]
+        );
     }
 }

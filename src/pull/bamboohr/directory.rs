@@ -48,8 +48,13 @@ async fn read(
         .get(&url, progress)
         .await
         .map_err(|e| e.in_listing("employees"))?;
-    let (all, _) =
+    let read =
         changes(&answer.json()?).map_err(|e| PullError::BadResponse(format!("employees: {e}")))?;
+    // An employee that cannot be read might be one who looks absent: nobody may be removed.
+    if let Some(why) = read.unreadable.first() {
+        return Err(PullError::BadResponse(format!("employees: {why}")));
+    }
+    let all = read.list;
     progress(Step::Page {
         what: "employees".into(),
         items: all.len(),

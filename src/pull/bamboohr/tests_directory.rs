@@ -112,3 +112,27 @@ async fn a_failed_read_makes_the_listing_incomplete_with_the_reason() {
     );
     assert_eq!(l.users.len(), 2, "what was read is kept");
 }
+
+#[tokio::test]
+async fn an_entry_that_cannot_be_read_removes_nobody_but_the_feed_goes_on() {
+    let server = MockServer::start().await;
+    let body = serde_json::json!({"latest": "2026-11-30T10:00:00+00:00", "employees": {
+        "1": {"id": "1", "action": "Updated", "lastChanged": "2026-11-30T10:00:00+00:00"},
+        "2": {"id": "2", "action": "Updated", "lastChanged": "soon"}}});
+    Mock::given(method("GET"))
+        .and(path(format!("{COMPANY}/v1/employees/changed")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    employee(&server, "1", fields("1", "ada@example.com", "Active", "")).await;
+    let b = bamboo(&server);
+    let l = super::directory::listing(&b, t("2026-12-01T10:00:00Z"), &no_progress).await;
+    assert!(!l.complete);
+    let problem = l.problem.expect("a reason");
+    assert!(problem.contains("employee 2"), "{problem}");
+    let page = super::changed::page(&b, None, t("2026-11-30T10:01:00Z"), &no_progress)
+        .await
+        .expect("the feed reads what it can");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].id(), "1:2026-11-30T10:00:00+00:00");
+}
