@@ -54,13 +54,14 @@ pull_source() {
   printf '[[sources]]\nname = "%s"\nformat = "%s"\nscheme = "none"\n[sources.pull]\napi_base = "%s"\ntoken = "%s"\ninterval_secs = 0\ndirectory_interval_secs = 0\nbudget_share = 1.0\n\n' "$@"
 }
 
-# start_provider NAME PORT ARGS...: an IdP simulator subcommand, in the background.
+# start_provider NAME PORT ARGS...: an IdP simulator subcommand, in the background (the Okta
+# simulator generates 10,000 users in about 20 s on the debug build: up to 5 minutes allowed).
 start_provider() {
   local name=$1 port=$2
   shift 2
   "$BIN/domo-group-sync" "$name" --listen "127.0.0.1:$port" "$@" >"$WORK/$name-$port.log" 2>&1 &
   PIDS+=($!)
-  wait_http "http://127.0.0.1:$port/_sim/state"
+  wait_http "http://127.0.0.1:$port/_sim/state" 300
 }
 
 pull_suite() {

@@ -137,9 +137,11 @@ for phase, label in (("cold", "cold (every membership new)"), ("no_drift", "no d
     per = f"{domo / d['events']:.2f} Domo calls per event" if d["events"] else "no Domo call"
     emit(f"| directory pass, {d['users']} users in {d['groups']} mapped groups (Okta), {label} | "
          f"{d['listing_requests']} listing requests ({d['provider_calls']['total']} provider calls "
-         f"with the event pull); {d['events']} events (+{d['add']} −{d['remove']} "
-         f"offboard {d['offboard']}); {domo} Domo calls | {per} | pages of 200; Domo: one call "
-         f"per membership change (+ a user lookup and group creation when cold) | |")
+         f"with the event pull); {d['events']} events (+{d['add']} −{d['remove']}, "
+         f"offboard {d['offboard']}); {domo} Domo calls; pass {d['pass_s']:.2f} s | {per}; pass "
+         f"{d['pass_ratio']:.2f}× a bare client reading the same {d['bare_requests']} pages "
+         f"({d['bare_s']:.2f} s) | pages of 200; the diff against every known user; Domo: one "
+         f"call per membership change (+ a user lookup, and group creation when cold) | |")
 
 if "peer" in rows:
     emit(f"| peer (adnanh/webhook) | {rows['peer']} | | | |")

@@ -290,6 +290,7 @@ async fn pass(
     domo: &str,
     phase: &str,
 ) -> anyhow::Result<()> {
+    let (bare_requests, bare_s) = bare_listing(client, args).await?;
     for base in [args.sim.as_str(), domo] {
         client
             .post(format!("{base}/_sim/reset-counters"))
@@ -315,9 +316,61 @@ async fn pass(
                "listing_requests": plan["requests"], "provider_calls": provider,
                "domo_calls": domo_calls, "events": count(&plan["events"]),
                "offboard": count(&plan["offboard"]), "add": count(&plan["add"]),
-               "remove": count(&plan["remove"]), "pass_s": pass_s, "applied_s": apply_s})
+               "remove": count(&plan["remove"]), "pass_s": pass_s, "applied_s": apply_s,
+               "bare_requests": bare_requests, "bare_s": bare_s, "pass_ratio": pass_s / bare_s})
     );
     Ok(())
+}
+
+/// The listing the connector reads (users, deprovisioned users, groups, each mapped group's
+/// members; 200 a page, `next` links), read by a bare client parsing each page: (requests,
+/// seconds).
+async fn bare_listing(client: &reqwest::Client, args: &Args) -> anyhow::Result<(u64, f64)> {
+    let started = Instant::now();
+    let mut requests = 0u64;
+    let base = &args.sim;
+    let walk = |first: String| {
+        let client = client.clone();
+        let key = args.key.clone();
+        async move {
+            let mut url = Some(first);
+            let mut pages: Vec<Vec<Value>> = Vec::new();
+            while let Some(u) = url {
+                let resp = client
+                    .get(&u)
+                    .header("authorization", format!("SSWS {key}"))
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                url = domo_group_sync::pull::http::next_link(resp.headers());
+                pages.push(serde_json::from_slice(&resp.bytes().await?)?);
+            }
+            anyhow::Ok(pages)
+        }
+    };
+    let users = walk(format!("{base}/api/v1/users?limit=200")).await?;
+    let gone = walk(format!(
+        "{base}/api/v1/users?filter=status%20eq%20%22DEPROVISIONED%22&limit=200"
+    ))
+    .await?;
+    let groups = walk(format!("{base}/api/v1/groups?limit=200")).await?;
+    requests += (users.len() + gone.len() + groups.len()) as u64;
+    let ids: Vec<String> = groups
+        .iter()
+        .flatten()
+        .filter(|g| {
+            g["profile"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("Group "))
+        })
+        .filter_map(|g| g["id"].as_str().map(str::to_owned))
+        .collect();
+    for id in ids {
+        requests += walk(format!("{base}/api/v1/groups/{id}/users?limit=200"))
+            .await?
+            .len() as u64;
+    }
+    Ok((requests, started.elapsed().as_secs_f64()))
 }
 
 /// API calls by route (Domo's OAuth token left out), and their total.
