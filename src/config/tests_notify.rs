@@ -85,9 +85,11 @@ url = "https://c.example.com/"
 secret = "whsec_c2VjcmV0"
 events = []
 
+[server]
+public_url = "dgs.example.com"
+
 [notify]
 timeout_secs = 0
-public_url = "dgs.example.com"
 max_attempts = 0
 "#,
         &[],
@@ -100,7 +102,7 @@ max_attempts = 0
         "subscribers[2].url: not an http(s) URL",
         "subscribers[3].events: give at least one event type",
         "notify.timeout_secs: must be at least 1",
-        "notify.public_url",
+        "server.public_url",
         "notify.max_attempts: must be at least 1",
     ] {
         assert!(all.contains(needle), "missing `{needle}` in:\n{all}");
