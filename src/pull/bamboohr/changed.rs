@@ -169,12 +169,12 @@ impl Work<'_> {
                 // what changed before it, and loses to what changes after.
                 let item = json!({"id": id, "action": "Updated",
                                   "timestamp": format!("{date}T00:00:00+00:00"), "fields": fields});
-                let at = date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
                 match map_employee(&item, "employee") {
                     Ok(Parsed::Event(e))
                         if e.event_type == crate::event::EventType::UserOffboarded =>
                     {
-                        self.page.newest = self.page.newest.max(at);
+                        // Not `newest`: its time is the date's, not when BambooHR logged
+                        // anything, so it says nothing about how late the feed is.
                         self.page.items.push(Parsed::Event(e));
                     }
                     other => {

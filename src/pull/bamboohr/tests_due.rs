@@ -64,6 +64,10 @@ async fn a_future_termination_is_remembered_and_offboards_on_the_first_poll_afte
     assert_eq!(off.id, "5:2026-04-30T00:00:00+00:00");
     assert_eq!(off.occurred_at, t("2026-04-30T00:00:00Z"));
     assert_eq!(
+        on.newest, None,
+        "a reached date says nothing about the feed's lag"
+    );
+    assert_eq!(
         off.user.as_ref().and_then(|u| u.email.as_deref()),
         Some("cy@example.com")
     );
