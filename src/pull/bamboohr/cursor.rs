@@ -122,6 +122,18 @@ pub(super) fn changes(body: &Value) -> Result<Changes, String> {
 }
 
 fn change(id: &str, entry: &Value) -> Result<Change, String> {
+    // The id goes into a request path: BambooHR's are numbers; nothing else is followed.
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(format!(
+            "an employee id that is not one: {:?}",
+            id.chars().take(64).collect::<String>()
+        ));
+    }
     let action = entry
         .get("action")
         .and_then(Value::as_str)
@@ -230,6 +242,7 @@ mod tests {
             assert_eq!(changes(&bad).err().as_deref(), Some(why));
         }
         let partly = changes(&json!({"employees": {
+            "../../x": {"action": "Updated", "lastChanged": "2026-12-01T10:05:00+00:00"},
             "1": {"action": "Updated"},
             "2": {"action": "Updated", "lastChanged": "yesterday"},
             "3": {"action": "Updated", "lastChanged": "2026-12-01T10:05:00+00:00"}}}))
@@ -238,6 +251,7 @@ mod tests {
         assert_eq!(
             partly.unreadable,
             [
+                "an employee id that is not one: \"../../x\"",
                 "employee 1: no `lastChanged`",
                 "employee 2: `lastChanged` is not a time: \"yesterday\""
             ]
