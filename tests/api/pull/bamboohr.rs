@@ -123,6 +123,30 @@ async fn a_webhook_and_a_pull_of_the_same_change_are_applied_once() {
         again["events"]["read"], 0,
         "the overlap costs nothing: {again}"
     );
+
+    // A webhook stamped otherwise (Unix seconds) is another id: both copies are stored, and the
+    // second restates the same state, which costs Domo nothing.
+    let (ada, ada_at) = sim
+        .hire("ada@example.com", "Sales", "London", json!({}))
+        .await;
+    let unix = chrono::DateTime::parse_from_rfc3339(&ada_at)
+        .expect("lastChanged")
+        .timestamp()
+        .to_string();
+    push_bamboo(&app, &sim, &ada, "Created", &unix).await;
+    app.wait_until("ada in Sales", || async {
+        app.managed_groups_of("ada@example.com") == SALES_LONDON
+    })
+    .await;
+    let report = app.pull_now("bamboohr", false).await;
+    assert_eq!(report["events"]["queued"], 1, "{report}");
+    app.wait_idle().await;
+    assert_eq!(app.events_of("bamboohr", &format!("{ada}:")).await.len(), 2);
+    assert_eq!(
+        app.calls("PUT /v1/groups/{id}/users/{id}"),
+        6,
+        "two adds for ada, once"
+    );
 }
 
 #[tokio::test]
