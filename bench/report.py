@@ -120,6 +120,29 @@ for phase, label in (("add", "cold"), ("remove", "warm")):
     emit(f"| Domo calls per change, {label} | {a['calls_per_change']:.3f} ({a['calls']} calls) | | "
          f"| {target(ok, '≤ 1.05' if label == 'warm' else '')} |")
 
+for prov, label in (("okta", "Okta System Log"), ("workos", "WorkOS Events API")):
+    f = rows.get(f"pull.feed.{prov}")
+    if not f:
+        continue
+    emit(f"| pulled events, {label} ({f['events']} events, {f['pages']} pages) | "
+         f"{f['service_eps']:.0f} events/s | {f['ratio']:.2f} of the simulator's answer rate "
+         f"({f['bare_eps']:.0f}/s: the same pages read by a bare client) | mapping, and one "
+         f"commit of events + cursor per page | |")
+for phase, label in (("cold", "cold (every membership new)"), ("no_drift", "no drift"),
+                     ("drift", "with drift")):
+    d = rows.get(f"pull.dir.{phase}")
+    if not d:
+        continue
+    domo = d["domo_calls"]["total"]
+    per = f"{domo / d['events']:.2f} Domo calls per event" if d["events"] else "no Domo call"
+    emit(f"| directory pass, {d['users']} users in {d['groups']} mapped groups (Okta), {label} | "
+         f"{d['listing_requests']} listing requests ({d['provider_calls']['total']} provider calls "
+         f"with the event pull); {d['events']} events (+{d['add']} −{d['remove']}, "
+         f"offboard {d['offboard']}); {domo} Domo calls; pass {d['pass_s']:.2f} s | {per}; pass "
+         f"{d['pass_ratio']:.2f}× a bare client reading the same {d['bare_requests']} pages "
+         f"({d['bare_s']:.2f} s) | pages of 200; the diff against every known user; Domo: one "
+         f"call per membership change (+ a user lookup, and group creation when cold) | |")
+
 if "peer" in rows:
     emit(f"| peer (adnanh/webhook) | {rows['peer']} | | | |")
 elif "peer.c64" in rows:

@@ -243,23 +243,28 @@ token = "t"
 }
 
 #[test]
-fn providers_without_a_connector_are_refused_and_okta_is_registered() {
-    for (format, extra) in [
-        ("workos", "token = \"sk_test\""),
-        (
-            "bamboohr",
-            "token = \"key\"\napi_base = \"https://acme.bamboohr.com/api/v1\"",
-        ),
-    ] {
-        let p = problems(&format!(
-            "[[sources]]\nname = \"s\"\nformat = \"{format}\"\nscheme = \"none\"\n[sources.pull]\n{extra}\n"
-        ));
-        has(
-            &p,
-            &[&format!("`{format}` pull connector is not implemented yet")],
-        );
-    }
+fn workos_and_bamboohr_are_registered_and_take_an_api_key() {
     assert!(crate::pull::is_registered(Provider::Okta));
+    assert!(crate::pull::is_registered(Provider::Workos));
+    assert!(crate::pull::is_registered(Provider::Bamboohr));
+    let c = parse(
+        "[[sources]]\nname = \"workos\"\nformat = \"workos\"\nscheme = \"none\"\n\
+         [sources.pull]\ntoken = \"sk_test\"\n\n\
+         [[sources]]\nname = \"hr\"\nformat = \"bamboohr\"\nscheme = \"none\"\n\
+         [sources.pull]\ntoken = \"key\"\napi_base = \"https://acme.bamboohr.com/api/v1\"\n",
+        &[],
+    )
+    .expect("both are valid");
+    let workos = c.sources[0].pull.as_ref().expect("pull");
+    assert_eq!(workos.api_base.as_str(), "https://api.workos.com/");
+    assert_eq!(workos.token.as_ref().map(|t| t.expose()), Some("sk_test"));
+    let p = problems(
+        "[[sources]]\nname = \"hr\"\nformat = \"bamboohr\"\nscheme = \"none\"\n\
+         [sources.pull]\nclient_id = \"x\"\n",
+    );
+    has(&p, &["sources[0].pull.api_base", "required for bamboohr"]);
+    has(&p, &["sources[0].pull.token", "required for bamboohr"]);
+    has(&p, &["sources[0].pull.client_id", "not used by bamboohr"]);
 }
 
 #[test]

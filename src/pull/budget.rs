@@ -5,7 +5,11 @@
 //! request until the provider's reset time.
 //!
 //! The provider's limit is learned from its answers (`observe`: Okta's `X-Rate-Limit-Limit`,
-//! `-Remaining`, `-Reset` per endpoint family, the "bucket"). Pure: the caller passes `now`.
+//! `-Remaining`, `-Reset` per endpoint family, the "bucket"), or declared by the connector when
+//! the provider documents it but does not advertise it (`declare`: WorkOS's 6,000 requests a
+//! minute per API key and 4 a second per directory on `/directory_users`). A request may count
+//! against several buckets at once (`"key+directory_users:D"`): it goes only when every one
+//! of them allows it. Pure: the caller passes `now`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -26,6 +30,9 @@ struct State {
     /// The current minute of the absolute cap, and the requests made in it.
     minute: Option<(Instant, u64)>,
     buckets: HashMap<String, Bucket>,
+    /// Limits the connector declared: (requests, window), counted in fixed windows that start
+    /// with the first request after the last one ended.
+    declared: HashMap<String, (u64, Duration)>,
 }
 
 /// One of the provider's rate-limit buckets as last seen.
@@ -58,9 +65,10 @@ impl Budget {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Asks to make one request to `bucket` at `now`: `Duration::ZERO` means go (and the
-    /// request is counted); otherwise wait that long and ask again.
-    pub fn take(&self, bucket: &str, now: Instant) -> Duration {
+    /// Asks to make one request counted against `buckets` (one name, or several joined by
+    /// `+`) at `now`: `Duration::ZERO` means go (and the request is counted in each); otherwise
+    /// wait that long and ask again.
+    pub fn take(&self, buckets: &str, now: Instant) -> Duration {
         let mut s = self.lock();
         if let Some(until) = s.blocked_until {
             if until > now {
@@ -78,20 +86,60 @@ impl Budget {
             }
             s.minute = Some((start, used));
         }
-        if let Some(b) = s.buckets.get_mut(bucket) {
-            if now >= b.reset_at {
-                b.ours = 0;
-            } else if b.ours >= self.allowed(b.limit) {
-                return b.reset_at - now;
+        let names: Vec<&str> = buckets.split('+').filter(|b| !b.is_empty()).collect();
+        let mut wait = Duration::ZERO;
+        for name in &names {
+            let declared = s.declared.get(*name).copied();
+            match (s.buckets.get_mut(*name), declared) {
+                (Some(b), Some((_, window))) if now >= b.reset_at => {
+                    b.ours = 0;
+                    b.reset_at = now + window;
+                }
+                (Some(b), None) if now >= b.reset_at => b.ours = 0,
+                (Some(b), _) => {
+                    if b.ours >= self.allowed(b.limit) {
+                        wait = wait.max(b.reset_at - now);
+                    }
+                }
+                (None, Some((limit, window))) => {
+                    s.buckets.insert(
+                        (*name).to_owned(),
+                        Bucket {
+                            limit,
+                            reset_at: now + window,
+                            ours: 0,
+                        },
+                    );
+                }
+                (None, None) => {}
             }
+        }
+        if !wait.is_zero() {
+            return wait;
         }
         if let Some((_, used)) = s.minute.as_mut() {
             *used += 1;
         }
-        if let Some(b) = s.buckets.get_mut(bucket) {
-            b.ours += 1;
+        for name in &names {
+            if let Some(b) = s.buckets.get_mut(*name) {
+                b.ours += 1;
+            }
         }
         Duration::ZERO
+    }
+
+    /// Declares a limit the provider documents but does not advertise: `limit` requests per
+    /// `window` in `bucket` (of which this source uses its share). Declaring a bucket again
+    /// with the same limit keeps its count.
+    pub fn declare(&self, bucket: &str, limit: u64, window: Duration) {
+        let mut s = self.lock();
+        if s.declared.get(bucket) == Some(&(limit, window)) {
+            return;
+        }
+        s.declared.insert(bucket.to_owned(), (limit, window));
+        if let Some(b) = s.buckets.get_mut(bucket) {
+            b.limit = limit;
+        }
     }
 
     /// Our share of a window whose limit is `limit`: at least one request.
@@ -217,6 +265,45 @@ mod tests {
         // A shorter block does not shorten a longer one.
         b.block_for(secs(1), t0 + secs(8));
         assert_eq!(b.take("logs", t0 + secs(10)), secs(27));
+    }
+
+    #[test]
+    fn a_declared_limit_is_shared_in_fixed_windows_and_a_request_counts_in_every_bucket() {
+        // WorkOS: 4 a second per directory on /directory_users, 6,000 a minute per key.
+        let b = Budget::new(0.5, 0);
+        b.declare("key", 6000, secs(60));
+        b.declare("users:d1", 4, secs(1));
+        let t0 = Instant::now();
+        let both = "key+users:d1";
+        assert_eq!(b.take(both, t0), Duration::ZERO);
+        assert_eq!(b.take(both, t0), Duration::ZERO);
+        // Half of 4 a second: the third waits for the window's end.
+        assert_eq!(
+            b.take(both, t0 + Duration::from_millis(200)),
+            Duration::from_millis(800)
+        );
+        // Another directory has its own window; the key's is shared.
+        b.declare("users:d2", 4, secs(1));
+        assert_eq!(b.take("key+users:d2", t0), Duration::ZERO);
+        // A new window starts with the next request after the last one ended.
+        assert_eq!(b.take(both, t0 + secs(1)), Duration::ZERO);
+        assert_eq!(b.take(both, t0 + secs(1)), Duration::ZERO);
+        assert_eq!(b.take(both, t0 + secs(1)), secs(1));
+        // Declaring the same limit again keeps the count.
+        b.declare("users:d1", 4, secs(1));
+        assert_eq!(b.take(both, t0 + secs(1)), secs(1));
+        // The key's share of its own window: 3,000 a minute in all.
+        let k = Budget::new(0.5, 0);
+        k.declare("key", 6, secs(60));
+        for _ in 0..3 {
+            assert_eq!(k.take("key", t0), Duration::ZERO);
+        }
+        assert_eq!(k.take("key+users:d9", t0 + secs(10)), secs(50));
+        assert_eq!(
+            k.take("users:d9", t0 + secs(10)),
+            Duration::ZERO,
+            "an undeclared bucket alone is not limited"
+        );
     }
 
     #[test]

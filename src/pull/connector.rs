@@ -185,6 +185,19 @@ impl PullError {
             Self::LeaseLost => "lease_lost",
         }
     }
+
+    /// The same error, naming the list whose page failed (`users: …`).
+    pub fn in_listing(self, what: &str) -> PullError {
+        match self {
+            Self::BadResponse(m) => Self::BadResponse(format!("{what}: {m}")),
+            Self::Provider { status, detail } => Self::Provider {
+                status,
+                detail: format!("{what}: {detail}"),
+            },
+            Self::Network(m) => Self::Network(format!("{what}: {m}")),
+            other => other,
+        }
+    }
 }
 
 impl From<crate::store::StoreError> for PullError {

@@ -9,11 +9,12 @@
 //! lists the directory (`directory`: differences become canonical events stamped with the
 //! listing's time; removals pass the reconcile caps).
 //!
-//! Each provider is one connector (`connector::Connector`) in its own module (`okta`),
-//! registered in `registry`. Connectors only speak HTTP (`http`: the request budget of
-//! `budget`, the provider's 429 headers, retries) and map events through the push adapters'
-//! own functions. Nothing here calls Domo: the workers apply what is queued.
+//! Each provider is one connector (`connector::Connector`) in its own module (`okta`, `workos`,
+//! `bamboohr`), registered in `registry`. Connectors only speak HTTP (`http`: the request
+//! budget of `budget`, the provider's 429 headers, retries) and map events through the push
+//! adapters' own functions. Nothing here calls Domo: the workers apply what is queued.
 
+pub mod bamboohr;
 pub mod budget;
 pub mod cli;
 pub mod connector;
@@ -28,6 +29,7 @@ mod registry;
 pub mod run;
 mod schedule;
 pub mod status;
+pub mod workos;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

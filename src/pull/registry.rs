@@ -9,9 +9,9 @@ use super::connector::Build;
 pub(crate) fn build_fn(provider: Provider) -> Option<Build> {
     match provider {
         Provider::Okta => Some(super::okta::build),
-        Provider::Workos => None,
+        Provider::Workos => Some(super::workos::build),
         Provider::Entra => None,
-        Provider::Bamboohr => None,
+        Provider::Bamboohr => Some(super::bamboohr::build),
     }
 }
 

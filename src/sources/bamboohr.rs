@@ -10,6 +10,12 @@
 //! Terminating an employee is an *update* in BambooHR, so an `Updated` item (or, to be safe,
 //! a `Created` one) is an offboarding when `Status` is `Inactive`, `Employment Status` is
 //! `Terminated`, or `Termination Date` is on or before the item's timestamp.
+//!
+//! The changed-employees pull (`crate::pull::bamboohr`) maps every change it reads through
+//! [`map_employee`] too, as an item `{id, action, timestamp: lastChanged, fields}`: its dedup
+//! id is then `{employee id}:{lastChanged}` (`backfill.md` §7.2), the webhook's own id when
+//! BambooHR stamps the webhook item with the change's `lastChanged`, and the attributes and the
+//! termination rule are the webhook's. Its directory pass reads employees through [`employee`].
 
 use std::collections::BTreeMap;
 
@@ -37,6 +43,13 @@ pub(super) fn parse(value: &Value) -> Result<Vec<Parsed>, AdapterError> {
 }
 
 fn parse_employee(value: &Value, at: &str) -> Result<Parsed, AdapterError> {
+    map_employee(value, at)
+}
+
+/// Maps one employee item `{id, action: Created|Updated|Deleted, timestamp, fields}` (a
+/// webhook's `employees[]` element, or what the pull builds from a change and the employee's
+/// fields); `at` names it in errors. The dedup id is `{id}:{timestamp}`.
+pub fn map_employee(value: &Value, at: &str) -> Result<Parsed, AdapterError> {
     let employee = object(value, at)?;
     let employee_id = req_id(employee, "id", at)?;
     let action = req_text(employee, "action", at)?;
@@ -84,16 +97,57 @@ fn parse_employee(value: &Value, at: &str) -> Result<Parsed, AdapterError> {
     finish(event, at, EMAIL_FIELD)
 }
 
+/// The item recorded for an employee change that cannot be mapped (the pull keeps reading past
+/// it): ignored, under the id the change would have had and its `action`.
+pub fn unmappable(item: &Value) -> Option<Parsed> {
+    let employee = item.as_object()?;
+    let id = req_id(employee, "id", "employee").ok()?;
+    let stamp = req_id(employee, "timestamp", "employee").ok()?;
+    let action = employee
+        .get("action")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
+    ignored(&format!("{id}:{stamp}"), action, "employee").ok()
+}
+
 /// `fields` with names folded (`Work Email`, `workEmail` → `workemail`) and values unwrapped
 /// (`"x"`, `{"value": "x"}` → `x`); empty values are dropped. Absent `fields` is empty.
 fn fields(employee: &Object, at: &str) -> Result<BTreeMap<String, String>, AdapterError> {
-    let raw = match employee.get("fields") {
-        None | Some(Value::Null) => return Ok(BTreeMap::new()),
-        Some(Value::Object(raw)) => raw,
-        Some(_) => return Err(invalid(at, "`fields` must be an object".to_owned())),
-    };
-    Ok(raw
-        .iter()
+    match employee.get("fields") {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(Value::Object(raw)) => Ok(folded(raw)),
+        Some(_) => Err(invalid(at, "`fields` must be an object".to_owned())),
+    }
+}
+
+/// An employee as the directory pass needs them, read by the webhook's rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Employee {
+    /// The work email, when it is one.
+    pub email: Option<String>,
+    /// First and last name.
+    pub name: Option<String>,
+    /// Whether the employee has left by the time given: `Status` Inactive, employment status
+    /// Terminated, or a termination date reached. An unreadable termination date counts as
+    /// not reached (nobody is removed on data that cannot be read).
+    pub left: bool,
+    /// The termination date, when one is set (past or future).
+    pub leaves_on: Option<chrono::NaiveDate>,
+}
+
+/// Reads an employee's fields (either naming style, plain or `{"value": …}`) as of `now`.
+pub fn employee(fields: &Value, now: DateTime<Utc>) -> Employee {
+    let fields = fields.as_object().map(folded).unwrap_or_default();
+    Employee {
+        email: email_like(field(&fields, "workemail")),
+        name: full_name(field(&fields, "firstname"), field(&fields, "lastname")),
+        left: terminated(&fields, now, "fields").unwrap_or(false),
+        leaves_on: field(&fields, "terminationdate").and_then(parse_date),
+    }
+}
+
+fn folded(raw: &Object) -> BTreeMap<String, String> {
+    raw.iter()
         .filter_map(|(name, value)| {
             let value = match value {
                 Value::Object(wrapped) => scalar(wrapped.get("value")?),
@@ -101,7 +155,7 @@ fn fields(employee: &Object, at: &str) -> Result<BTreeMap<String, String>, Adapt
             }?;
             Some((fold(name), value))
         })
-        .collect())
+        .collect()
 }
 
 /// A field name without case, spaces or punctuation.

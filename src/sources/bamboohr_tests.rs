@@ -215,3 +215,54 @@ fn unmappable_items_are_errors_naming_the_item() {
     .expect_err("shape");
     assert_eq!(err.to_string(), "body: missing `employees`");
 }
+
+#[test]
+fn an_employee_is_read_for_the_directory_by_the_webhook_rules() {
+    let now = time("2026-03-02T09:30:00Z");
+    let read = |fields: Value| super::employee(&fields, now);
+    let ada = read(ada_english());
+    assert_eq!(ada.email.as_deref(), Some("ada@example.com"));
+    assert_eq!(ada.name.as_deref(), Some("Ada Lovelace"));
+    assert!(!ada.left);
+    assert_eq!(ada.leaves_on, None);
+    let camel = json!({"workEmail": {"value": "bob@example.com"}, "status": {"value": "Inactive"}});
+    assert!(read(camel).left, "Inactive");
+    let cases = [
+        ("2026-03-02", true, "reached today"),
+        ("2026-03-03", false, "tomorrow"),
+        ("0000-00-00", false, "unset"),
+        ("next spring", false, "unreadable: nobody is removed on it"),
+    ];
+    for (date, left, why) in cases {
+        let e = read(json!({"workEmail": "c@example.com", "terminationDate": date}));
+        assert_eq!(e.left, left, "{why}");
+    }
+    assert_eq!(
+        read(json!({"terminationDate": "2026-03-03"})).leaves_on,
+        Some(chrono::NaiveDate::from_ymd_opt(2026, 3, 3).expect("date"))
+    );
+    assert_eq!(
+        read(json!({"workEmail": "jdoe", "employmentHistoryStatus": "Terminated"})),
+        super::Employee {
+            email: None,
+            name: None,
+            left: true,
+            leaves_on: None
+        },
+        "a work email that is not one is left out"
+    );
+}
+
+#[test]
+fn an_unmappable_change_keeps_the_id_it_would_have_had() {
+    let item = json!({"id": 7, "action": "Updated", "timestamp": "2026-03-02T09:30:00+00:00",
+                      "fields": {"Department": "Sales"}});
+    assert!(super::map_employee(&item, "employee").is_err(), "no email");
+    assert_eq!(
+        super::unmappable(&item),
+        Some(Parsed::Ignored {
+            id: "7:2026-03-02T09:30:00+00:00".into(),
+            kind: "Updated".into()
+        })
+    );
+}

@@ -10,12 +10,12 @@
 //! types are never errors, because senders add types over time and a 4xx makes some of them
 //! disable the endpoint; only bodies we cannot read, and known events we cannot map, are.
 
-mod bamboohr;
+pub mod bamboohr;
 mod canonical;
 mod clerk;
 mod json;
 pub mod okta;
-mod workos;
+pub mod workos;
 
 use axum::http::HeaderMap;
 

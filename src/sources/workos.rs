@@ -6,6 +6,12 @@
 //! offboarded, whatever the event says: older WorkOS environments report a suspended or
 //! deprovisioned user as `dsync.user.updated` with `state: "inactive"`. Group deletions and
 //! renames are acknowledged but ignored: the service never deletes or renames Domo groups.
+//!
+//! The Events API pull (`crate::pull::workos`) maps every event it reads through [`map_event`]
+//! too: WorkOS says the event ids of webhook bodies are those of the Events API, and an Events
+//! API element is the same object as a webhook body, so a pulled copy and a pushed one become
+//! the same canonical event under the same dedup id. Its directory pass reads users through
+//! [`user_email`], [`user_name`] and [`user_is_active`], the rules the events follow.
 
 use std::collections::BTreeMap;
 
@@ -30,6 +36,16 @@ enum Mapping {
     Member(EventType),
 }
 
+/// The WorkOS event types this adapter maps; the Events API pull asks for these only.
+pub const MAPPED_TYPES: [&str; 6] = [
+    "dsync.user.created",
+    "dsync.user.updated",
+    "dsync.user.deleted",
+    "dsync.group.created",
+    "dsync.group.user_added",
+    "dsync.group.user_removed",
+];
+
 fn mapping_of(kind: &str) -> Option<Mapping> {
     Some(match kind {
         "dsync.user.created" => Mapping::User { created: true },
@@ -42,8 +58,14 @@ fn mapping_of(kind: &str) -> Option<Mapping> {
     })
 }
 
-/// Parses one WorkOS event.
+/// Parses one WorkOS event (a webhook body).
 pub(super) fn parse(value: &Value) -> Result<Parsed, AdapterError> {
+    map_event(value)
+}
+
+/// Maps one WorkOS event, a webhook body or an element of `GET /events`' `data` (the same
+/// object): the dedup id is the event `id` either way.
+pub fn map_event(value: &Value) -> Result<Parsed, AdapterError> {
     let root = object(value, "body")?;
     let id = req_text(root, "id", "body")?;
     let kind = req_text(root, "event", "body")?;
@@ -104,6 +126,32 @@ pub(super) fn parse(value: &Value) -> Result<Parsed, AdapterError> {
 /// `state` absent counts as active: only an explicit other state offboards.
 fn is_active(user: &Object) -> bool {
     text(user, "state").is_none_or(|s| s.eq_ignore_ascii_case("active"))
+}
+
+/// The item recorded for a WorkOS event that cannot be mapped (the pull keeps reading past
+/// it): ignored, under its `id` and `event`; `None` without a usable `id`.
+pub fn unmappable(value: &Value) -> Option<Parsed> {
+    let event = value.as_object()?;
+    let id = text(event, "id")?;
+    let kind = text(event, "event").unwrap_or("unknown");
+    ignored(id, kind, "event").ok()
+}
+
+/// A Directory Sync user's email, as the events name it: `email`, else the primary of
+/// `emails[]`, else the first of them.
+pub fn user_email(user: &Value) -> Option<String> {
+    user.as_object().and_then(email)
+}
+
+/// A Directory Sync user's display name, as the events name it.
+pub fn user_name(user: &Value) -> Option<String> {
+    user.as_object().and_then(name_of)
+}
+
+/// Whether a Directory Sync user is active, as the events decide it: any `state` but
+/// `active` (`inactive`, `suspended`) is offboarded; no `state` is active.
+pub fn user_is_active(user: &Value) -> bool {
+    user.as_object().is_none_or(is_active)
 }
 
 /// A directory user as a snapshot: email, id, name and attributes.

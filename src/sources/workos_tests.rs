@@ -220,3 +220,61 @@ fn a_deleted_user_without_email_is_offboarded_by_id() {
         Some("directory_user_01E1JG7J09H96KYP8HM9B0G5SJ")
     );
 }
+
+#[test]
+fn every_type_the_pull_asks_for_is_mapped_and_the_others_are_ignored() {
+    let user = payload(USER_CREATED)["data"].clone();
+    let member = payload(USER_ADDED)["data"].clone();
+    for kind in super::MAPPED_TYPES {
+        let data = match kind {
+            "dsync.group.created" => json!({"name": "Developers"}),
+            k if k.starts_with("dsync.group.user_") => member.clone(),
+            _ => user.clone(),
+        };
+        let body = json!({"id": "event_1", "event": kind, "data": data,
+                          "created_at": "2026-01-15T12:00:00.000Z"});
+        let item = super::map_event(&body).expect(kind);
+        assert!(matches!(item, Parsed::Event(_)), "{kind}: {item:?}");
+    }
+    for kind in [
+        "dsync.group.deleted",
+        "dsync.group.updated",
+        "connection.activated",
+    ] {
+        let body = json!({"id": "event_2", "event": kind, "data": {}});
+        assert!(
+            matches!(super::map_event(&body), Ok(Parsed::Ignored { .. })),
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        super::unmappable(&json!({"id": "event_3", "event": "dsync.user.created"})),
+        Some(Parsed::Ignored {
+            id: "event_3".into(),
+            kind: "dsync.user.created".into()
+        })
+    );
+    assert_eq!(super::unmappable(&json!({"event": "x"})), None);
+}
+
+#[test]
+fn a_directory_user_is_read_by_the_rules_the_events_follow() {
+    let mut user = payload(USER_CREATED)["data"].clone();
+    assert_eq!(
+        super::user_email(&user).as_deref(),
+        Some("marcelina.davis@example.com")
+    );
+    assert_eq!(super::user_name(&user).as_deref(), Some("Marcelina Davis"));
+    assert!(super::user_is_active(&user));
+    for (state, active) in [("inactive", false), ("suspended", false), ("ACTIVE", true)] {
+        user["state"] = json!(state);
+        assert_eq!(super::user_is_active(&user), active, "{state}");
+    }
+    let data = user.as_object_mut().expect("object");
+    data.remove("email");
+    data.insert(
+        "emails".into(),
+        json!([{"primary": false, "value": "b@example.com"}, {"primary": true, "value": "p@example.com"}]),
+    );
+    assert_eq!(super::user_email(&user).as_deref(), Some("p@example.com"));
+}

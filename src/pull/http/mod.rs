@@ -53,7 +53,9 @@ pub struct Request<'a> {
     pub auth: Option<&'a str>,
     /// A form body (`application/x-www-form-urlencoded`).
     pub form: Option<&'a [(&'a str, &'a str)]>,
-    /// The provider's rate-limit bucket this request counts against.
+    /// The provider's rate-limit bucket this request counts against; several joined by `+`
+    /// when it counts against each (`"key+directory_users:D"`). The first is the one the
+    /// provider's rate-limit headers describe.
     pub bucket: &'a str,
 }
 
@@ -131,6 +133,12 @@ impl Http {
         }
     }
 
+    /// Declares a rate limit the provider documents but does not advertise in its answers
+    /// (see [`Budget::declare`]).
+    pub fn declare_limit(&self, bucket: &str, limit: u64, window: Duration) {
+        self.budget.declare(bucket, limit, window);
+    }
+
     async fn wait_for_budget(
         &self,
         bucket: &str,
@@ -175,7 +183,7 @@ impl Http {
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
-        self.observe(req.bucket, &headers);
+        self.observe(req.bucket.split('+').next().unwrap_or(""), &headers);
         let body = response.bytes().await.map_err(|e| Failure::Retry {
             error: PullError::Network(without_url(&e)),
             wait: None,
@@ -186,29 +194,33 @@ impl Http {
                 headers,
                 body,
             }),
-            429 => Err(Failure::Retry {
-                wait: Some(
-                    retry_wait(&headers, chrono::Utc::now().timestamp())
-                        .unwrap_or(Duration::from_secs(5)),
-                ),
-                error: PullError::RateLimited {
-                    wait: Duration::ZERO,
-                },
-            }),
+            // A 503 with `Retry-After` is the provider asking to wait (BambooHR throttles so):
+            // a rate limit, whose wait the budget honours and the poller schedules after.
+            429 | 503 if status == 429 || headers.contains_key(reqwest::header::RETRY_AFTER) => {
+                Err(Failure::Retry {
+                    wait: Some(
+                        retry_wait(&headers, chrono::Utc::now().timestamp())
+                            .unwrap_or(Duration::from_secs(5)),
+                    ),
+                    error: PullError::RateLimited {
+                        wait: Duration::ZERO,
+                    },
+                })
+            }
             401 | 403 => Err(Failure::Final(PullError::Unauthorized(format!(
                 "{status}: {}",
-                detail(&body)
+                detail(&headers, &body)
             )))),
             500..=599 => Err(Failure::Retry {
                 error: PullError::Provider {
                     status,
-                    detail: detail(&body),
+                    detail: detail(&headers, &body),
                 },
                 wait: retry_wait(&headers, chrono::Utc::now().timestamp()),
             }),
             _ => Err(Failure::Final(PullError::Provider {
                 status,
-                detail: detail(&body),
+                detail: detail(&headers, &body),
             })),
         }
     }

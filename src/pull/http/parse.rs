@@ -60,8 +60,24 @@ pub fn next_link(headers: &HeaderMap) -> Option<String> {
         })
 }
 
+/// A short, single-line summary of an error answer: the provider's summary from the body, or,
+/// for a bodiless answer, BambooHR's `X-BambooHR-Error-Message` header.
+pub(super) fn detail(headers: &HeaderMap, body: &[u8]) -> String {
+    let from_body = body_detail(body);
+    if from_body != NO_BODY {
+        return from_body;
+    }
+    headers
+        .get("x-bamboohr-error-message")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.trim().is_empty())
+        .map_or(from_body, |v| cut(v.trim()))
+}
+
+const NO_BODY: &str = "(no body)";
+
 /// A short, single-line part of an error body (the provider's summary).
-pub(super) fn detail(body: &[u8]) -> String {
+fn body_detail(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     // Okta: {"errorCode","errorSummary","errorCauses":[{"errorSummary"}]}; OAuth:
     // {"error","error_description"}; else the text.
@@ -86,12 +102,21 @@ pub(super) fn detail(body: &[u8]) -> String {
                 }
             }
         }
+        // WorkOS: {"code","message","errors":[{"field","code"}]}.
+        if let Some(errors) = v.get("errors").and_then(|c| c.as_array()) {
+            for e in errors {
+                let part = |k: &str| e.get(k).and_then(|s| s.as_str());
+                if let (Some(field), Some(code)) = (part("field"), part("code")) {
+                    parts.push(format!("{field} {code}"));
+                }
+            }
+        }
         if !parts.is_empty() {
             return cut(&parts.join(": "));
         }
     }
     if text.trim().is_empty() {
-        "(no body)".to_owned()
+        NO_BODY.to_owned()
     } else {
         cut(text.trim())
     }
@@ -190,13 +215,23 @@ mod tests {
     #[test]
     fn error_details_quote_the_provider_summary_briefly() {
         let okta = br#"{"errorCode":"E0000001","errorSummary":"Api validation failed: after","errorCauses":[{"errorSummary":"after: not a bookmark this server issued"}]}"#;
+        let none = HeaderMap::new();
         assert_eq!(
-            detail(okta),
+            detail(&none, okta),
             "E0000001: Api validation failed: after: after: not a bookmark this server issued"
         );
-        assert_eq!(detail(b""), "(no body)");
+        assert_eq!(detail(&none, b""), "(no body)");
         let long = "x".repeat(1000);
-        assert!(detail(long.as_bytes()).chars().count() <= DETAIL_CHARS + 1);
-        assert_eq!(detail(b"line\nbreak"), "line break");
+        assert!(detail(&none, long.as_bytes()).chars().count() <= DETAIL_CHARS + 1);
+        assert_eq!(detail(&none, b"line\nbreak"), "line break");
+        let workos = br#"{"code":"invalid_request_parameters","message":"Validation failed","errors":[{"field":"after","code":"invalid_cursor"}]}"#;
+        assert_eq!(
+            detail(&none, workos),
+            "Validation failed: after invalid_cursor"
+        );
+        // BambooHR answers errors with an empty body and the reason in a header.
+        let bamboo = headers(&[("x-bamboohr-error-message", "Invalid API key")]);
+        assert_eq!(detail(&bamboo, b""), "Invalid API key");
+        assert_eq!(detail(&bamboo, b"{\"message\":\"m\"}"), "m", "a body wins");
     }
 }

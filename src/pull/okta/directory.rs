@@ -159,8 +159,8 @@ async fn pages(
         let answer = okta
             .get(&url, bucket, progress)
             .await
-            .map_err(|e| in_listing(what, e))?;
-        let page: Vec<Value> = answer.json().map_err(|e| in_listing(what, e))?;
+            .map_err(|e| e.in_listing(what))?;
+        let page: Vec<Value> = answer.json().map_err(|e| e.in_listing(what))?;
         progress(Step::Page {
             what: what.to_owned(),
             items: page.len(),
@@ -178,17 +178,4 @@ async fn pages(
     Err(PullError::BadResponse(format!(
         "{what}: more than {MAX_PAGES} pages; giving up"
     )))
-}
-
-/// Names the list whose page failed.
-fn in_listing(what: &str, e: PullError) -> PullError {
-    match e {
-        PullError::BadResponse(m) => PullError::BadResponse(format!("{what}: {m}")),
-        PullError::Provider { status, detail } => PullError::Provider {
-            status,
-            detail: format!("{what}: {detail}"),
-        },
-        PullError::Network(m) => PullError::Network(format!("{what}: {m}")),
-        other => other,
-    }
 }

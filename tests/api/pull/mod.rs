@@ -1,7 +1,10 @@
-//! Pulls from the Okta simulator over TCP: missed events, the directory pass, cursors, the
-//! caps, crashes, operations. `okta_sim` starts the simulator and shapes the org through its
-//! `/_sim` control API, as an Okta admin would.
+//! Pulls from the provider simulators over TCP: missed events, the directory pass, cursors,
+//! the caps, crashes, operations. `okta_sim`, `workos_sim` and `bamboohr_sim` start the
+//! simulators and shape the provider through their `/_sim` control APIs, as an admin would.
 
+mod bamboohr;
+mod bamboohr_sim;
+mod control;
 mod crash;
 mod cursor;
 mod directory;
@@ -9,5 +12,7 @@ mod events;
 mod limits;
 mod okta_sim;
 mod ops;
+mod workos;
+mod workos_sim;
 
 pub use okta_sim::*;
