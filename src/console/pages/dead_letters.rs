@@ -10,11 +10,11 @@ use serde::Deserialize;
 use super::events::{Choices, Filters, PAGE, Row};
 use crate::api::AppState;
 use crate::config::ApiScope;
+use crate::console::actions;
 use crate::console::error::{ConsoleError, render, see_other};
 use crate::console::forms::Posted;
 use crate::console::session::ConsoleUser;
 use crate::console::view::{Chrome, cut};
-use crate::prometheus::CONSOLE_ACTIONS;
 use crate::store::EventFilter;
 
 /// Most dead letters one bulk replay replays (click again for the rest).
@@ -155,11 +155,7 @@ pub async fn replay_all(
     posted: Posted<Filters>,
 ) -> Result<Response, ConsoleError> {
     let Posted { user, form: f } = posted;
-    if let Err(e) = user.require(ApiScope::Write) {
-        metrics::counter!(CONSOLE_ACTIONS, "action" => "bulk_replay", "result" => "refused")
-            .increment(1);
-        return Err(e);
-    }
+    actions::authorize(&user, ApiScope::Write, "bulk_replay")?;
     let mut filter = dead_filter(&f)?;
     filter.not_replayed = true;
     let rows = state.store.list_events(&filter, None, BULK_CAP).await?;
@@ -173,8 +169,7 @@ pub async fn replay_all(
             }
         }
     }
-    let result = if failed == 0 { "ok" } else { "failed" };
-    metrics::counter!(CONSOLE_ACTIONS, "action" => "bulk_replay", "result" => result).increment(1);
+    actions::count("bulk_replay", if failed == 0 { "ok" } else { "failed" });
     tracing::info!(console.token = %user.token_name, replayed, failed, "console: dead letters replayed");
     let (r, fl) = (replayed.to_string(), failed.to_string());
     Ok(see_other(&format!(

@@ -13,11 +13,11 @@ use super::given;
 use crate::api::AppState;
 use crate::api::v1::events::{EventView, Operation};
 use crate::config::ApiScope;
+use crate::console::actions;
 use crate::console::error::{ConsoleError, render, see_other};
 use crate::console::forms::Posted;
 use crate::console::session::ConsoleUser;
 use crate::console::view::{Chrome, cut, when};
-use crate::prometheus::CONSOLE_ACTIONS;
 
 /// Events per page.
 pub const PAGE: i64 = 50;
@@ -239,21 +239,8 @@ pub async fn replay(
     posted: Posted<ReplayForm>,
 ) -> Result<Response, ConsoleError> {
     let user = posted.user;
-    if let Err(e) = user.require(ApiScope::Write) {
-        metrics::counter!(CONSOLE_ACTIONS, "action" => "replay", "result" => "refused")
-            .increment(1);
-        return Err(e);
-    }
-    match crate::api::v1::events::replay(&state, id).await {
-        Ok(r) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => "replay", "result" => "ok").increment(1);
-            tracing::info!(console.token = %user.token_name, event = id, replay = r.id, "console: event replayed");
-            Ok(see_other(&format!("/console/events/{}?replayed=1", r.id)))
-        }
-        Err(e) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => "replay", "result" => "failed")
-                .increment(1);
-            Err(e.into())
-        }
-    }
+    actions::authorize(&user, ApiScope::Write, "replay")?;
+    let r = actions::counted("replay", crate::api::v1::events::replay(&state, id).await)?;
+    tracing::info!(console.token = %user.token_name, event = id, replay = r.id, "console: event replayed");
+    Ok(see_other(&format!("/console/events/{}?replayed=1", r.id)))
 }
