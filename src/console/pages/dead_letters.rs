@@ -7,7 +7,7 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::events::{Choices, Filters, PAGE, Row};
+use super::events::{Choices, Filters, Listing, Row};
 use crate::api::AppState;
 use crate::config::ApiScope;
 use crate::console::actions;
@@ -67,13 +67,7 @@ pub async fn list(
     Query(n): Query<Notice>,
 ) -> Result<Response, ConsoleError> {
     let filter = dead_filter(&f)?;
-    let page = crate::api::v1::paging::page(&state, &filter, Some(PAGE), f.cursor.as_deref())
-        .await
-        .map_err(|_| {
-            ConsoleError::bad_input(
-                "This page link is not one the console gave out; start from the first page.",
-            )
-        })?;
+    let listing = Listing::read(&state, &filter, &f, "/console/dead-letters").await?;
     let reasons = state
         .store
         .dead_reasons(super::given(&f.source).as_deref(), REASONS)
@@ -98,12 +92,10 @@ pub async fn list(
         form_action: "/console/dead-letters",
         show_status: false,
         replay_link: format!("/console/dead-letters/replay?{}", f.query(&[])),
-        next: page
-            .next_cursor
-            .map(|c| format!("/console/dead-letters?{}", f.query(&[("cursor", &c)]))),
-        first: super::given(&f.cursor).map(|_| format!("/console/dead-letters?{}", f.query(&[]))),
+        next: listing.next,
+        first: listing.first,
         choices: Choices::of(&state),
-        rows: page.events.into_iter().map(Row::from).collect(),
+        rows: listing.rows,
         reasons,
         replayed,
         f,
