@@ -16,6 +16,7 @@
 pub mod cli;
 mod explain;
 mod plan;
+mod record;
 mod report;
 pub mod schedule;
 
@@ -34,10 +35,11 @@ use crate::domo::{DomoClient, DomoError};
 use crate::prometheus as prom;
 use crate::rules::{RuleSet, name_key};
 use crate::state::UserState;
-use crate::store::{IngestItem, OutboxItem, RECONCILE_SOURCE, RunRow, Store, StoreError};
+use crate::store::{IngestItem, RECONCILE_SOURCE, RunRow, Store, StoreError};
 use crate::worker::recorder::Recorder;
 use crate::worker::{Directory, DirectoryError};
 use plan::{GroupRead, SeenUser, plan_run};
+pub(crate) use record::RunRecord;
 
 /// The lease's name, and how long a run may hold it before another replica may take over.
 const LEASE: &str = "reconcile";
@@ -161,45 +163,30 @@ impl Reconciler {
                 "marked runs interrupted by a stop as failed"
             );
         }
-        let started_ms = now_ms();
-        let id = self.store.insert_run(started_by, apply, started_ms).await?;
-        let run = RunRow {
-            id,
-            started_ms,
-            finished_ms: None,
-            started_by: started_by.to_owned(),
+        let run = RunRecord::start(
+            &self.store,
+            &self.notifier,
+            started_by,
             apply,
-            status: "running".to_owned(),
-            plan: None,
-            error: None,
-            approved_by: None,
-            approved_ms: None,
-            scope: None,
-        };
+            None,
+            now_ms(),
+        )
+        .await?;
+        let id = run.id();
         progress(Progress::Started { run: id });
-        let planned = self.plan(id, progress).await;
-        let plan =
-            match planned {
-                Ok(p) => p,
-                Err(ReconcileError::Store(e)) => return Err(e.into()),
-                Err(e) => {
-                    // Domo failed (after the client's own retries): the run is stored as failed
-                    // and changed nothing; the next run starts over.
-                    tracing::warn!(run = id, error = %e, "reconcile failed");
-                    let msg = e.to_string();
-                    let notices = self.run_notices(&run, "failed", None, Some(&msg));
-                    self.store
-                        .finish_run(id, "failed", None, Some(&msg), &notices, now_ms())
-                        .await?;
-                    self.ring(&notices);
-                    metrics::counter!(prom::RECONCILE_RUNS, "status" => "failed").increment(1);
-                    return self.report(id).await?.ok_or(ReconcileError::Store(
-                        StoreError::Corrupt("the run vanished".into()),
-                    ));
-                }
-            };
+        let plan = match self.plan(id, progress).await {
+            Ok(p) => p,
+            Err(ReconcileError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                // Domo failed (after the client's own retries): the run is stored as failed
+                // and changed nothing; the next run starts over.
+                tracing::warn!(run = id, error = %e, "reconcile failed");
+                run.finish("failed", None, Some(&e.to_string())).await?;
+                metrics::counter!(prom::RECONCILE_RUNS, "status" => "failed").increment(1);
+                return Ok(run.report().await?);
+            }
+        };
         progress(Progress::Planned { run: id });
-        let json = serde_json::to_string(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let status = if !apply {
             "planned"
         } else if plan.held.is_some() {
@@ -208,11 +195,7 @@ impl Reconciler {
             self.queue_repairs(id, &plan).await?;
             "queued"
         };
-        let notices = self.run_notices(&run, status, Some(&plan), None);
-        self.store
-            .finish_run(id, status, Some(&json), None, &notices, now_ms())
-            .await?;
-        self.ring(&notices);
+        run.finish(status, Some(&plan), None).await?;
         record_metrics(status, &plan);
         tracing::info!(
             run = id,
@@ -223,11 +206,7 @@ impl Reconciler {
             create = plan.totals.create,
             "reconcile planned"
         );
-        self.report(id)
-            .await?
-            .ok_or(ReconcileError::Store(StoreError::Corrupt(
-                "the run vanished".into(),
-            )))
+        Ok(run.report().await?)
     }
 
     /// Approves a held run: queues its repairs. `None` when the run does not exist or is not
@@ -247,30 +226,23 @@ impl Reconciler {
             approved_by: Some(by.to_owned()),
             ..run
         };
-        let notices = self.run_notices(&approved, "queued", Some(&plan), None);
-        if !self.store.approve_run(id, by, &notices, now_ms()).await? {
+        let now = now_ms();
+        let notices = crate::notify::build::run_items(
+            &self.notifier,
+            &approved,
+            "queued",
+            Some(&plan),
+            None,
+            now,
+        );
+        if !self.store.approve_run(id, by, &notices, now).await? {
             return Ok(None);
         }
-        self.ring(&notices);
-        record_repairs(&plan);
-        Ok(self.report(id).await?)
-    }
-
-    /// The outbox rows of a run that ends with `status`.
-    fn run_notices(
-        &self,
-        run: &RunRow,
-        status: &str,
-        plan: Option<&ReconcilePlan>,
-        error: Option<&str>,
-    ) -> Vec<OutboxItem> {
-        crate::notify::build::run_items(&self.notifier, run, status, plan, error, now_ms())
-    }
-
-    fn ring(&self, notices: &[OutboxItem]) {
         if !notices.is_empty() {
             self.notifier.ring();
         }
+        record_repairs(&plan);
+        Ok(self.report(id).await?)
     }
 
     /// Reads Domo and plans.

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::event::CanonicalEvent;
-use crate::reconcile::{ReconcilePlan, RunReport};
+use crate::reconcile::{ReconcilePlan, RunRecord, RunReport};
 use crate::sources::Parsed;
 use crate::state::UserState;
 use crate::store::StoreError;
@@ -174,46 +174,21 @@ impl Pulls {
                 "marked directory passes interrupted by a stop as failed"
             );
         }
-        let id = self
-            .store
-            .insert_scoped_run(started_by, apply, Some(source), now)
-            .await?;
-        let run = crate::store::RunRow {
-            id,
-            started_ms: now,
-            finished_ms: None,
-            started_by: started_by.to_owned(),
+        let run = RunRecord::start(
+            &self.store,
+            &self.notifier,
+            started_by,
             apply,
-            status: "running".to_owned(),
-            plan: None,
-            error: None,
-            approved_by: None,
-            approved_ms: None,
-            scope: Some(source.to_owned()),
-        };
+            Some(source),
+            now,
+        )
+        .await?;
+        let id = run.id();
         let (drift, known) = match self.survey(source, connector, progress).await {
             Ok(found) => found,
             Err(e) => {
-                let msg = e.to_string();
-                let now = Utc::now().timestamp_millis();
-                let notices = crate::notify::build::run_items(
-                    &self.notifier,
-                    &run,
-                    "failed",
-                    None,
-                    Some(&msg),
-                    now,
-                );
-                match self
-                    .store
-                    .finish_run(id, "failed", None, Some(&msg), &notices, now)
-                    .await
-                {
-                    Ok(()) if !notices.is_empty() => self.notifier.ring(),
-                    Ok(()) => {}
-                    Err(f) => {
-                        tracing::warn!(error = %f, run = id, "could not record the failed pass");
-                    }
+                if let Err(f) = run.finish("failed", None, Some(&e.to_string())).await {
+                    tracing::warn!(error = %f, run = id, "could not record the failed pass");
                 }
                 return Err(e);
             }
@@ -221,7 +196,6 @@ impl Pulls {
         let removals = caps::removals(&known, &drift.events, &self.rules, &self.protected);
         let held = caps::over_cap(source, &removals, &self.limits);
         let plan = ReconcilePlan::directory_only(vec![drift], held);
-        let json = serde_json::to_string(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let status = if !apply {
             "planned"
         } else if plan.held.is_some() {
@@ -237,18 +211,8 @@ impl Pulls {
                 "source" => source.to_owned(), "kind" => "held")
             .increment(d.removals() as u64);
         }
-        let now = Utc::now().timestamp_millis();
-        let notices =
-            crate::notify::build::run_items(&self.notifier, &run, status, Some(&plan), None, now);
-        self.store
-            .finish_run(id, status, Some(&json), None, &notices, now)
-            .await?;
-        if !notices.is_empty() {
-            self.notifier.ring();
-        }
-        crate::reconcile::load_report(&self.store, id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("the run vanished".into()))
+        run.finish(status, Some(&plan), None).await?;
+        run.report().await
     }
 
     /// Queues the events of `drifts`, each under its source, in one commit.
