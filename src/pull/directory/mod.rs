@@ -63,6 +63,20 @@ impl DirectoryDrift {
     pub fn removals(&self) -> usize {
         self.offboard.len() + self.remove.len()
     }
+
+    /// One line for the terminal: what was listed and what the pass changes.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} user(s), {} mapped group(s) listed{}: {} to offboard, {} to add, {} to remove, {} removal(s) withheld",
+            self.users_listed,
+            self.groups_listed,
+            if self.complete { "" } else { " (INCOMPLETE)" },
+            self.offboard.len(),
+            self.add.len(),
+            self.remove.len(),
+            self.withheld_removals
+        )
+    }
 }
 
 impl Pulls {
@@ -303,5 +317,42 @@ fn record_drift(source: &str, d: &DirectoryDrift, queued: bool) {
         metrics::counter!(crate::prometheus::DIRECTORY_DRIFT,
             "source" => source.to_owned(), "kind" => *kind)
         .increment(*n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DirectoryDrift;
+
+    #[test]
+    fn a_drift_summary_counts_what_was_listed_and_marks_an_incomplete_listing() {
+        let mut d = DirectoryDrift {
+            source: "okta".into(),
+            listed_at: "2026-12-01T12:00:00.000Z".into(),
+            complete: true,
+            problem: None,
+            users_listed: 12,
+            groups_listed: 3,
+            requests: 5,
+            offboard: vec!["ada@example.com".into(), "bob@example.com".into()],
+            add: Vec::new(),
+            remove: Vec::new(),
+            withheld_removals: 0,
+            no_email: 0,
+            domo_removals: 0,
+            events: Vec::new(),
+        };
+        assert_eq!(
+            d.summary(),
+            "12 user(s), 3 mapped group(s) listed: 2 to offboard, 0 to add, 0 to remove, \
+             0 removal(s) withheld"
+        );
+        d.complete = false;
+        d.withheld_removals = 4;
+        assert_eq!(
+            d.summary(),
+            "12 user(s), 3 mapped group(s) listed (INCOMPLETE): 2 to offboard, 0 to add, \
+             0 to remove, 4 removal(s) withheld"
+        );
     }
 }
