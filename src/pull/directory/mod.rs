@@ -59,6 +59,27 @@ pub struct DirectoryDrift {
 }
 
 impl DirectoryDrift {
+    /// A source that could not be listed at all (`problem` says why): an incomplete,
+    /// empty listing, listed now.
+    pub fn unlisted(source: &str, problem: String) -> DirectoryDrift {
+        DirectoryDrift {
+            source: source.to_owned(),
+            listed_at: crate::reconcile::rfc3339(Utc::now().timestamp_millis()),
+            complete: false,
+            problem: Some(problem),
+            users_listed: 0,
+            groups_listed: 0,
+            requests: 0,
+            offboard: Vec::new(),
+            add: Vec::new(),
+            remove: Vec::new(),
+            withheld_removals: 0,
+            no_email: 0,
+            domo_removals: 0,
+            events: Vec::new(),
+        }
+    }
+
     /// Removals the pass makes (offboardings and member removals).
     pub fn removals(&self) -> usize {
         self.offboard.len() + self.remove.len()
@@ -148,22 +169,7 @@ impl Pulls {
                             .0,
                     );
                 }
-                Some(Err(e)) => out.push(DirectoryDrift {
-                    source: source.name.clone(),
-                    listed_at: crate::reconcile::rfc3339(Utc::now().timestamp_millis()),
-                    complete: false,
-                    problem: Some(e),
-                    users_listed: 0,
-                    groups_listed: 0,
-                    requests: 0,
-                    offboard: Vec::new(),
-                    add: Vec::new(),
-                    remove: Vec::new(),
-                    withheld_removals: 0,
-                    no_email: 0,
-                    domo_removals: 0,
-                    events: Vec::new(),
-                }),
+                Some(Err(e)) => out.push(DirectoryDrift::unlisted(&source.name, e)),
             }
         }
         Ok(out)
@@ -327,20 +333,12 @@ mod tests {
     #[test]
     fn a_drift_summary_counts_what_was_listed_and_marks_an_incomplete_listing() {
         let mut d = DirectoryDrift {
-            source: "okta".into(),
-            listed_at: "2026-12-01T12:00:00.000Z".into(),
             complete: true,
             problem: None,
             users_listed: 12,
             groups_listed: 3,
-            requests: 5,
             offboard: vec!["ada@example.com".into(), "bob@example.com".into()],
-            add: Vec::new(),
-            remove: Vec::new(),
-            withheld_removals: 0,
-            no_email: 0,
-            domo_removals: 0,
-            events: Vec::new(),
+            ..DirectoryDrift::unlisted("okta", String::new())
         };
         assert_eq!(
             d.summary(),
