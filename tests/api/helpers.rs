@@ -156,12 +156,7 @@ impl TestApp {
 
     /// The configured source of this name.
     pub fn source(&self, name: &str) -> SourceConfig {
-        self.config
-            .sources
-            .iter()
-            .find(|s| s.name == name)
-            .cloned()
-            .expect("source exists")
+        source_of(&self.config, name)
     }
 
     /// Headers signing `body` for source `name` with its first secret, now.
