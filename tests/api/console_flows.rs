@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use domo_group_sync::app::Application;
 use domo_group_sync::config::{Config, ConfigInput};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::console_helpers::*;
@@ -348,12 +348,7 @@ async fn a_token_removed_by_a_reload_loses_its_sessions_and_scopes_follow_the_re
         "scopes = [\"read\", \"admin\"]",
     );
     std::fs::write(&path, edited).expect("write");
-    let resp = app
-        .api(Method::POST, "/api/v1/admin/reload")
-        .send()
-        .await
-        .expect("reload");
-    assert_eq!(resp.status(), 200);
+    app.reload().await;
     let resp = gone.get("/console").await;
     assert_eq!(
         resp.status(),

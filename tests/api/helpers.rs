@@ -325,4 +325,14 @@ impl TestApp {
             .request(method, self.url(path))
             .bearer_auth(TOKEN_ALL)
     }
+
+    /// `POST /api/v1/admin/reload` (the config file was edited), asserting it reloaded.
+    pub async fn reload(&self) {
+        let resp = self
+            .api(reqwest::Method::POST, "/api/v1/admin/reload")
+            .send()
+            .await
+            .expect("reload");
+        assert_eq!(resp.status(), 200, "the reload was refused");
+    }
 }
