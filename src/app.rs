@@ -2,7 +2,11 @@
 //! router; runs them until the shutdown future resolves, then drains within a bound. For the
 //! demo the binary may hand it a stand-in Domo ([`DemoDomo`]) to run beside it.
 
-use std::collections::BTreeSet;
+mod demo;
+mod workers;
+
+pub use workers::build_worker;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -17,14 +21,13 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::api::{self, AppState, DomoReadiness, SharedState};
-use crate::config::{Config, Format, Scheme, Secret, SourceConfig};
+use crate::config::{Config, Secret, SourceConfig};
 use crate::domo::{ClientSettings, DomoClient};
 use crate::ingest::Ingestor;
 use crate::reconcile::Reconciler;
 use crate::reload::{Live, Reloader, Snapshot, Trigger};
-use crate::rules::RuleSet;
 use crate::store::Store;
-use crate::worker::{Directory, RetryPolicy, Worker, WorkerSettings};
+use crate::worker::Worker;
 
 /// A stand-in Domo that the binary starts for the demo when no Domo credentials are
 /// configured (the simulator of the `dgs-sims` crate, which the service's modules never
@@ -84,12 +87,12 @@ impl Application {
             .await
             .context("cannot open the store")?;
         let demo = if config.demo && config.sources.is_empty() {
-            Some(add_demo_source(&mut config, &store).await?)
+            Some(demo::add_source(&mut config, &store).await?)
         } else {
             None
         };
         let demo_token = if config.demo && config.api.tokens.is_empty() {
-            Some(add_demo_token(&mut config, &store).await?)
+            Some(demo::add_token(&mut config, &store).await?)
         } else {
             None
         };
@@ -356,88 +359,6 @@ async fn reload_on_sighup(reloader: Arc<Reloader>, token: CancellationToken) {
     token.cancelled().await;
 }
 
-/// The workers and the reconciler (with the pulls of every source, whose configuration
-/// `live` holds) over one store and Domo client (`serve` and the CLI's `reconcile` share this).
-pub async fn build_worker(
-    config: &Config,
-    store: &Store,
-    domo: &DomoClient,
-    notify: Arc<Notify>,
-    live: Arc<Live>,
-) -> anyhow::Result<(Arc<Worker>, Arc<Reconciler>)> {
-    let rules = Arc::new(
-        RuleSet::compile(&config.rules)
-            .map_err(|p| anyhow::anyhow!("invalid rules: {}", p.join("; ")))?,
-    );
-    let protected: BTreeSet<String> = config.reconcile.protected_groups.iter().cloned().collect();
-    let directory = Arc::new(
-        Directory::load(
-            store.clone(),
-            domo.clone(),
-            rules.static_targets(),
-            protected,
-            Duration::from_secs(10),
-        )
-        .await?,
-    );
-    let w = &config.worker;
-    let notifier = Arc::new(crate::notify::build::Notifier::new(
-        &config.subscribers,
-        config.server.public_url.as_ref(),
-    ));
-    let worker = Arc::new(Worker {
-        store: store.clone(),
-        domo: domo.clone(),
-        rules: rules.clone(),
-        directory: directory.clone(),
-        settings: WorkerSettings {
-            concurrency: w.concurrency,
-            retry: RetryPolicy {
-                max_attempts: w.max_attempts,
-                base: Duration::from_millis(w.backoff_base_ms),
-                max: Duration::from_secs(w.backoff_max_secs),
-            },
-            lease: Duration::from_secs(w.lease_secs),
-            clock_offset_ms: w.test_clock_offset_ms,
-            poll_interval: Duration::from_millis(w.poll_interval_ms),
-            dry_run: config.domo.dry_run,
-            create_missing_users: config.domo.create_missing_users,
-            send_invite: config.domo.send_invite,
-            new_user_role: config.domo.new_user_role.clone(),
-            user_wait: Duration::from_secs(config.domo.user_wait_secs),
-            trace_email: config.telemetry.include_email,
-        },
-        notify: notify.clone(),
-        notifier: notifier.clone(),
-        outage: Arc::default(),
-    });
-    let watch = Arc::new(crate::notify::source::SourceWatch::new(
-        store.clone(),
-        notifier.clone(),
-        config.notify.clone(),
-    ));
-    let pulls = crate::pull::Pulls::new(crate::pull::PullsSettings {
-        store: store.clone(),
-        live,
-        notify: notify.clone(),
-        rules: rules.clone(),
-        reconcile: config.reconcile.clone(),
-        notifier: notifier.clone(),
-        watch,
-    });
-    let reconciler = Arc::new(Reconciler {
-        store: store.clone(),
-        domo: domo.clone(),
-        rules,
-        directory,
-        settings: config.reconcile.clone(),
-        notify,
-        pulls: Some(pulls),
-        notifier,
-    });
-    Ok((worker, reconciler))
-}
-
 impl DomoReadiness for DomoClient {
     fn check(&self) -> api::futures_like::BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
@@ -452,62 +373,4 @@ impl DomoReadiness for DomoClient {
             })
         })
     }
-}
-
-/// The demo source (Standard Webhooks, canonical events) with a secret kept in the store, and,
-/// when no rule is configured, one rule mapping every IdP group to a Domo group of its name.
-async fn add_demo_source(config: &mut Config, store: &Store) -> anyhow::Result<(String, Secret)> {
-    let fresh = format!("whsec_{}", base64_random(24));
-    let secret = Secret::new(
-        store
-            .meta_get_or_insert("demo_source_secret", &fresh)
-            .await?,
-    );
-    config.sources.push(SourceConfig {
-        name: "demo".to_owned(),
-        format: Format::Canonical,
-        scheme: Scheme::StandardWebhooks,
-        secrets: vec![secret.clone().into()],
-        tolerance_secs: 300,
-        header: "Authorization".to_owned(),
-        hmac: None,
-        allow_ips: Vec::new(),
-        pull: None,
-    });
-    if config.rules.is_empty() {
-        config.rules.push(crate::config::RuleConfig {
-            when: crate::config::RuleMatch::Group("*".to_owned()),
-            domo_groups: vec!["{group}".to_owned()],
-        });
-    }
-    Ok(("demo".to_owned(), secret))
-}
-
-/// The demo's admin token (read, write, admin), kept in the store so that a restart keeps it:
-/// the console and the API accept it like a configured token (only its hash is configured).
-async fn add_demo_token(config: &mut Config, store: &Store) -> anyhow::Result<Secret> {
-    use sha2::Digest;
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("no randomness for the demo token: {e}"))?;
-    let fresh = format!("dgs_demo_{}", hex::encode(bytes));
-    let token = store.meta_get_or_insert("demo_admin_token", &fresh).await?;
-    config.api.tokens.push(crate::config::ApiToken {
-        name: "demo-admin".to_owned(),
-        sha256: sha2::Sha256::digest(token.as_bytes()).into(),
-        scopes: vec![
-            crate::config::ApiScope::Read,
-            crate::config::ApiScope::Write,
-            crate::config::ApiScope::Admin,
-        ],
-        not_before: None,
-        not_after: None,
-    });
-    Ok(Secret::new(token))
-}
-
-fn base64_random(n: usize) -> String {
-    use base64::Engine;
-    let bytes: Vec<u8> = (0..n).map(|_| fastrand::u8(..)).collect();
-    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -5,11 +5,11 @@
 //! folds them into the user's `state`, derives the desired groups through the `rules`, `plan`s
 //! the difference and applies it with the `domo` client. `sources` map each sender's payloads
 //! to the canonical `event`; `signature` verifies each sender's scheme; `scim` is the SCIM 2.0
-//! front door (its view of users and groups, and the events its writes cause);
+//! front door (its view of users and groups, and the events its writes cause); `pull` reads
+//! the providers' own APIs (missed events, the directory pass) into the same inbox.
+//! `reconcile` compares Domo with what the service wants and queues the repairs; `notify`
+//! tells subscribers what happened (signed outgoing events); `console` is the operators' pages.
 //! `prometheus` owns the metrics and `/metrics`. The simulators of Domo and the providers live
-//! to the canonical `event`; `signature` verifies each sender's scheme;
-//! `prometheus` owns the metrics and `/metrics`. `pull` reads the providers' own APIs (missed
-//! events, the directory pass) into the same inbox. The simulators of Domo and the providers live
 //! in their own crate (`sims/`), which the binary uses for its demo and `*-sim` subcommands.
 
 pub mod api;

@@ -251,9 +251,15 @@ impl Cx<'_> {
         }
     }
 
-    pub(super) fn positive(&mut self, v: Option<u64>, default: u64, path: &str) -> u64 {
+    /// A count or duration that must be at least 1 (`default` when absent or refused).
+    pub(super) fn positive<T: PartialEq + Default>(
+        &mut self,
+        v: Option<T>,
+        default: T,
+        path: &str,
+    ) -> T {
         match v {
-            Some(0) => {
+            Some(n) if n == T::default() => {
                 self.err(format!("{path}: must be at least 1"));
                 default
             }
@@ -333,12 +339,7 @@ impl Cx<'_> {
                 "worker.concurrency",
             ))
             .unwrap_or(8),
-            max_attempts: u32::try_from(self.positive(
-                worker.max_attempts.map(u64::from),
-                15,
-                "worker.max_attempts",
-            ))
-            .unwrap_or(15),
+            max_attempts: self.positive(worker.max_attempts, 15, "worker.max_attempts"),
             backoff_base_ms: self.positive(worker.backoff_base_ms, 500, "worker.backoff_base_ms"),
             backoff_max_secs: self.positive(
                 worker.backoff_max_secs,

@@ -109,12 +109,7 @@ impl Cx<'_> {
             self.err("notify.timeout_secs: at most 300 (a delivery holds its subscriber's lane)");
         }
         NotifyConfig {
-            max_attempts: u32::try_from(self.positive(
-                n.max_attempts.map(u64::from),
-                u64::from(d.max_attempts),
-                "notify.max_attempts",
-            ))
-            .unwrap_or(d.max_attempts),
+            max_attempts: self.positive(n.max_attempts, d.max_attempts, "notify.max_attempts"),
             backoff_base_ms: self.positive(
                 n.backoff_base_ms,
                 d.backoff_base_ms,
@@ -137,12 +132,11 @@ impl Cx<'_> {
                 "notify.retention_secs",
             ),
             max_pending: self.positive(n.max_pending, d.max_pending, "notify.max_pending"),
-            source_error_threshold: u32::try_from(self.positive(
-                n.source_error_threshold.map(u64::from),
-                u64::from(d.source_error_threshold),
+            source_error_threshold: self.positive(
+                n.source_error_threshold,
+                d.source_error_threshold,
                 "notify.source_error_threshold",
-            ))
-            .unwrap_or(d.source_error_threshold),
+            ),
             source_lag_secs: self.positive(
                 n.source_lag_secs,
                 d.source_lag_secs,

@@ -82,12 +82,7 @@ impl Cx<'_> {
             group_commit: s.group_commit.unwrap_or(true),
             max_batch: usize::try_from(self.positive(s.max_batch, 256, "store.max_batch"))
                 .unwrap_or(256),
-            max_connections: u32::try_from(self.positive(
-                s.max_connections.map(u64::from),
-                8,
-                "store.max_connections",
-            ))
-            .unwrap_or(8),
+            max_connections: self.positive(s.max_connections, 8, "store.max_connections"),
         }
     }
 

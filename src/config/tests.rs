@@ -13,6 +13,12 @@ fn parse(toml: Option<&str>, env: &[(&str, &str)]) -> Result<Config, ConfigError
     Config::parse(ConfigInput { toml, env: &env })
 }
 
+/// Loads `toml` with `env` as the only environment variables (the other config test files
+/// load through it too).
+pub(super) fn load(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
+    parse(Some(toml), env)
+}
+
 const DESIGN_EXAMPLE: &str = r#"
 [server]
 listen = "127.0.0.1:8080"

@@ -1,20 +1,8 @@
 //! `[[subscribers]]`, `[notify]` and `[telemetry]`: defaults, validation, secrets never echoed.
 
-use std::collections::BTreeMap;
-
+use super::tests::load as parse;
 use super::*;
 use crate::notify::NoticeType;
-
-fn parse(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-    let env: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Config::parse(ConfigInput {
-        toml: Some(toml),
-        env: &env,
-    })
-}
 
 const SECRET: &str = "whsec_c3Vic2NyaWJlci1zZWNyZXQtZm9yLXRoZS10ZXN0cw==";
 

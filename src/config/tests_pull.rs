@@ -1,22 +1,10 @@
 //! `[sources.pull]` and `scheme = "none"`: what loads, and every problem reported with its key
 //! and its fix.
 
-use std::collections::BTreeMap;
-
-use crate::config::{Config, ConfigErrors, ConfigInput, Format, Provider, Scheme};
+use crate::config::tests::load as parse;
+use crate::config::{Format, Provider, Scheme};
 
 const KEY: &str = include_str!("../../tests/fixtures/test-only-p256-key.pem");
-
-fn parse(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-    let env: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Config::parse(ConfigInput {
-        toml: Some(toml),
-        env: &env,
-    })
-}
 
 fn problems(toml: &str) -> Vec<String> {
     parse(toml, &[]).expect_err("invalid").0

@@ -2,20 +2,8 @@
 //! form), `allow_ips` and trusted proxies, `[secrets]`, and the `file:` references recorded
 //! for the watcher.
 
-use std::collections::BTreeMap;
-
+use super::tests::load as parse;
 use super::*;
-
-fn parse(toml: &str, env: &[(&str, &str)]) -> Result<Config, ConfigErrors> {
-    let env: BTreeMap<String, String> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    Config::parse(ConfigInput {
-        toml: Some(toml),
-        env: &env,
-    })
-}
 
 const SOURCE: &str = r#"
 [[sources]]

@@ -74,9 +74,7 @@ pub async fn same_origin_posts(
             origin = text(h, header::ORIGIN.as_str()).unwrap_or(""),
             "console: a POST from another origin was refused"
         );
-        metrics::counter!(crate::prometheus::CONSOLE_ACTIONS,
-            "action" => "post", "result" => "refused")
-        .increment(1);
+        super::actions::count("post", "refused");
         ConsoleError::forbidden("This form was not sent from this site, so it was refused.")
             .into_response()
     }

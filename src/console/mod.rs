@@ -14,6 +14,7 @@
 //! Every POST carries a CSRF token and must come from this origin. Every answer carries a
 //! strict Content-Security-Policy (no inline script or style); askama escapes all output.
 
+mod actions;
 mod assets;
 mod error;
 mod forms;

@@ -20,7 +20,7 @@ use super::session::{
 };
 use crate::api::AppState;
 use crate::config::ApiScope;
-use crate::prometheus::{CONSOLE_ACTIONS, CONSOLE_SIGN_INS};
+use crate::prometheus::CONSOLE_SIGN_INS;
 use crate::store::SessionRow;
 
 #[derive(Template)]
@@ -213,7 +213,7 @@ pub async fn sign_out(
 ) -> Result<Response, ConsoleError> {
     let user = posted.user;
     state.store.delete_session(&user.id_sha256).await?;
-    metrics::counter!(CONSOLE_ACTIONS, "action" => "sign_out", "result" => "ok").increment(1);
+    super::actions::count("sign_out", "ok");
     tracing::info!(console.token = %user.token_name, "console: signed out");
     let clear = set_cookie(
         user.facts.secure,

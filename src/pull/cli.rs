@@ -101,22 +101,10 @@ fn print_report(r: &PullReport) {
             run.id, run.status
         );
         for d in run.plan.iter().flat_map(|p| &p.directory) {
-            println!(
-                "    {} user(s), {} mapped group(s) listed{}: {} to offboard, {} to add, {} to remove, {} removal(s) withheld",
-                d.users_listed,
-                d.groups_listed,
-                if d.complete { "" } else { " (INCOMPLETE)" },
-                d.offboard.len(),
-                d.add.len(),
-                d.remove.len(),
-                d.withheld_removals
-            );
+            println!("    {}", d.summary());
         }
         if let Some(h) = run.plan.as_ref().and_then(|p| p.held.as_ref()) {
-            println!(
-                "    HELD for approval: {h}\n    approve with POST /api/v1/reconcile/runs/{}/approve",
-                run.id
-            );
+            crate::reconcile::cli::print_held("    ", h, run.id);
         }
     }
     for w in &r.warnings {

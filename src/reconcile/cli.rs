@@ -114,23 +114,10 @@ fn print_summary(r: &RunReport) {
         );
     }
     for d in &p.directory {
-        println!(
-            "  directory of `{}`: {} user(s), {} mapped group(s) listed{}: {} to offboard, {} to add, {} to remove, {} removal(s) withheld",
-            d.source,
-            d.users_listed,
-            d.groups_listed,
-            if d.complete { "" } else { " (INCOMPLETE)" },
-            d.offboard.len(),
-            d.add.len(),
-            d.remove.len(),
-            d.withheld_removals
-        );
+        println!("  directory of `{}`: {}", d.source, d.summary());
     }
     if let Some(h) = &p.held {
-        println!(
-            "  HELD for approval: {h}\n  approve with POST /api/v1/reconcile/runs/{}/approve",
-            r.id
-        );
+        print_held("  ", h, r.id);
     }
     if r.status == "queued" {
         let j = &r.jobs;
@@ -142,4 +129,11 @@ fn print_summary(r: &RunReport) {
             println!("    {}: {}", f.job, f.error.as_deref().unwrap_or("?"));
         }
     }
+}
+
+/// The lines of a held plan: why, and how to approve it.
+pub(crate) fn print_held(indent: &str, reason: &str, run: i64) {
+    println!(
+        "{indent}HELD for approval: {reason}\n{indent}approve with POST /api/v1/reconcile/runs/{run}/approve"
+    );
 }

@@ -12,14 +12,19 @@
 //! client's own user (a member of every group it creates) is never removed; a plan that
 //! removes more than the cap is stored as `held` and waits for approval. One run at a time
 //! across replicas: a lease row in the store.
+//!
+//! Files: this one runs a run (lease, plan, store, queue, approve); `read` reads both sides,
+//! `plan` plans from what was read (pure), `record` stores the run and its notices, `report`
+//! shows a stored run.
 
 pub mod cli;
 mod explain;
 mod plan;
+mod read;
+mod record;
 mod report;
 pub mod schedule;
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,12 +37,10 @@ pub use report::{JobFailure, RunJobs, RunReport, load_report, rfc3339};
 use crate::config::ReconcileConfig;
 use crate::domo::{DomoClient, DomoError};
 use crate::prometheus as prom;
-use crate::rules::{RuleSet, name_key};
-use crate::state::UserState;
-use crate::store::{IngestItem, OutboxItem, RECONCILE_SOURCE, RunRow, Store, StoreError};
-use crate::worker::recorder::Recorder;
+use crate::rules::RuleSet;
+use crate::store::{IngestItem, RECONCILE_SOURCE, RunRow, Store, StoreError};
 use crate::worker::{Directory, DirectoryError};
-use plan::{GroupRead, SeenUser, plan_run};
+pub(crate) use record::RunRecord;
 
 /// The lease's name, and how long a run may hold it before another replica may take over.
 const LEASE: &str = "reconcile";
@@ -161,45 +164,30 @@ impl Reconciler {
                 "marked runs interrupted by a stop as failed"
             );
         }
-        let started_ms = now_ms();
-        let id = self.store.insert_run(started_by, apply, started_ms).await?;
-        let run = RunRow {
-            id,
-            started_ms,
-            finished_ms: None,
-            started_by: started_by.to_owned(),
+        let run = RunRecord::start(
+            &self.store,
+            &self.notifier,
+            started_by,
             apply,
-            status: "running".to_owned(),
-            plan: None,
-            error: None,
-            approved_by: None,
-            approved_ms: None,
-            scope: None,
-        };
+            None,
+            now_ms(),
+        )
+        .await?;
+        let id = run.id();
         progress(Progress::Started { run: id });
-        let planned = self.plan(id, progress).await;
-        let plan =
-            match planned {
-                Ok(p) => p,
-                Err(ReconcileError::Store(e)) => return Err(e.into()),
-                Err(e) => {
-                    // Domo failed (after the client's own retries): the run is stored as failed
-                    // and changed nothing; the next run starts over.
-                    tracing::warn!(run = id, error = %e, "reconcile failed");
-                    let msg = e.to_string();
-                    let notices = self.run_notices(&run, "failed", None, Some(&msg));
-                    self.store
-                        .finish_run(id, "failed", None, Some(&msg), &notices, now_ms())
-                        .await?;
-                    self.ring(&notices);
-                    metrics::counter!(prom::RECONCILE_RUNS, "status" => "failed").increment(1);
-                    return self.report(id).await?.ok_or(ReconcileError::Store(
-                        StoreError::Corrupt("the run vanished".into()),
-                    ));
-                }
-            };
+        let plan = match self.plan(id, progress).await {
+            Ok(p) => p,
+            Err(ReconcileError::Store(e)) => return Err(e.into()),
+            Err(e) => {
+                // Domo failed (after the client's own retries): the run is stored as failed
+                // and changed nothing; the next run starts over.
+                tracing::warn!(run = id, error = %e, "reconcile failed");
+                run.finish("failed", None, Some(&e.to_string())).await?;
+                metrics::counter!(prom::RECONCILE_RUNS, "status" => "failed").increment(1);
+                return Ok(run.report().await?);
+            }
+        };
         progress(Progress::Planned { run: id });
-        let json = serde_json::to_string(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let status = if !apply {
             "planned"
         } else if plan.held.is_some() {
@@ -208,11 +196,7 @@ impl Reconciler {
             self.queue_repairs(id, &plan).await?;
             "queued"
         };
-        let notices = self.run_notices(&run, status, Some(&plan), None);
-        self.store
-            .finish_run(id, status, Some(&json), None, &notices, now_ms())
-            .await?;
-        self.ring(&notices);
+        run.finish(status, Some(&plan), None).await?;
         record_metrics(status, &plan);
         tracing::info!(
             run = id,
@@ -223,11 +207,7 @@ impl Reconciler {
             create = plan.totals.create,
             "reconcile planned"
         );
-        self.report(id)
-            .await?
-            .ok_or(ReconcileError::Store(StoreError::Corrupt(
-                "the run vanished".into(),
-            )))
+        Ok(run.report().await?)
     }
 
     /// Approves a held run: queues its repairs. `None` when the run does not exist or is not
@@ -247,132 +227,23 @@ impl Reconciler {
             approved_by: Some(by.to_owned()),
             ..run
         };
-        let notices = self.run_notices(&approved, "queued", Some(&plan), None);
-        if !self.store.approve_run(id, by, &notices, now_ms()).await? {
+        let now = now_ms();
+        let notices = crate::notify::build::run_items(
+            &self.notifier,
+            &approved,
+            "queued",
+            Some(&plan),
+            None,
+            now,
+        );
+        if !self.store.approve_run(id, by, &notices, now).await? {
             return Ok(None);
         }
-        self.ring(&notices);
-        record_repairs(&plan);
-        Ok(self.report(id).await?)
-    }
-
-    /// The outbox rows of a run that ends with `status`.
-    fn run_notices(
-        &self,
-        run: &RunRow,
-        status: &str,
-        plan: Option<&ReconcilePlan>,
-        error: Option<&str>,
-    ) -> Vec<OutboxItem> {
-        crate::notify::build::run_items(&self.notifier, run, status, plan, error, now_ms())
-    }
-
-    fn ring(&self, notices: &[OutboxItem]) {
         if !notices.is_empty() {
             self.notifier.ring();
         }
-    }
-
-    /// Reads Domo and plans.
-    async fn plan(
-        &self,
-        run: i64,
-        progress: &(dyn Fn(Progress) + Send + Sync),
-    ) -> Result<ReconcilePlan, ReconcileError> {
-        // 1. The IdP side: each pulling source's directory, as events on the stored state.
-        let drifts = match &self.pulls {
-            Some(pulls) => pulls.survey_all(&|s| progress(Progress::Pull(s))).await?,
-            None => Vec::new(),
-        };
-        let mut drift_of: HashMap<&str, Vec<(&str, &crate::event::CanonicalEvent)>> =
-            HashMap::new();
-        for d in &drifts {
-            for e in &d.events {
-                if let Some(email) = e.user.as_ref().and_then(|u| u.email.as_deref()) {
-                    drift_of
-                        .entry(email)
-                        .or_default()
-                        .push((d.source.as_str(), e));
-                }
-            }
-        }
-        // 2. The Domo side, against the state with the drift applied.
-        // Reads are not audited: the audit log is for calls made on behalf of events.
-        let mut rec = Recorder::default();
-        self.directory.refresh_groups(true, &mut rec).await?;
-        let mut users = Vec::new();
-        let mut wanted = BTreeSet::new();
-        for (email, state, domo_id) in self.store.seen_users().await? {
-            let mut state: UserState = serde_json::from_str(&state)
-                .map_err(|e| StoreError::Corrupt(format!("user state of {email}: {e}")))?;
-            for (source, e) in drift_of.get(email.as_str()).into_iter().flatten() {
-                state.apply(e, &format!("{source}:{}", e.id));
-            }
-            let desired: BTreeSet<String> = state
-                .desired_domo_groups(&self.rules)
-                .into_iter()
-                .map(|d| d.domo_group)
-                .filter(|g| !self.directory.is_protected(g))
-                .collect();
-            // Even a user who should be in no group is looked up: a member the service knows
-            // must not count as unknown (one user list per run at most, on a cache miss).
-            let domo_user_id = match domo_id {
-                Some(id) => Some(id),
-                None => self.directory.user_id(&email, &mut rec).await?,
-            };
-            wanted.extend(desired.iter().cloned());
-            users.push(SeenUser {
-                email,
-                domo_user_id,
-                desired,
-            });
-        }
-        let mut targets = self.directory.managed_groups();
-        let mut missing = BTreeSet::new();
-        for name in &wanted {
-            if targets.iter().any(|(n, _)| name_key(n) == name_key(name)) {
-                continue;
-            }
-            match self.directory.group_id(name) {
-                Some(id) => targets.push((name.clone(), id)),
-                None => {
-                    missing.insert(name.clone());
-                }
-            }
-        }
-        let mut read = Vec::with_capacity(targets.len());
-        let of = targets.len();
-        for (done, (name, id)) in targets.into_iter().enumerate() {
-            let members: BTreeSet<i64> = self
-                .domo
-                .list_all_group_users(id)
-                .await?
-                .into_iter()
-                .collect();
-            progress(Progress::GroupRead {
-                name: name.clone(),
-                members: members.len(),
-                done: done + 1,
-                of,
-            });
-            read.push(GroupRead { name, id, members });
-        }
-        let observed: Vec<(i64, Vec<i64>)> = read
-            .iter()
-            .map(|g| (g.id, g.members.iter().copied().collect()))
-            .collect();
-        self.store.replace_observed(run, &observed).await?;
-        let limits = Limits {
-            remove_unknown: self.settings.remove_unknown,
-            max_removals: self.settings.max_removals,
-            max_removal_share: self.settings.max_removal_share,
-        };
-        // Domo makes the API client's own user a member of every group the client creates:
-        // it is never removed, nor reported unknown.
-        let api_user = self.domo.api_user().await?;
-        let mut plan = plan_run(&read, &missing, &users, &limits, api_user);
-        plan.directory = drifts;
-        Ok(plan)
+        record_repairs(&plan);
+        Ok(self.report(id).await?)
     }
 
     /// Queues the plan's repairs in one commit.

@@ -24,18 +24,11 @@ pub enum ResourceKind {
 
 /// `externalId`: a common attribute (RFC 7643 §3.1), set by the client, compared with case.
 pub static EXTERNAL_ID: Attr = Attr {
-    name: "externalId",
-    kind: Kind::String,
-    multi: false,
-    required: false,
     case_exact: true,
-    mutability: Mutability::ReadWrite,
-    always: false,
-    unique: false,
-    canonical: &[],
-    reference_types: &[],
-    sub: &[],
-    description: "The client's own identifier for the resource.",
+    ..schema::string(
+        "externalId",
+        "The client's own identifier for the resource.",
+    )
 };
 
 impl ResourceKind {

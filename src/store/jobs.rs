@@ -51,7 +51,7 @@ impl Claimed {
     }
 }
 
-/// The columns of a claimed event (`row_to_claimed` reads them): every statement that hands
+/// The columns of a claimed event (`rows_to_claimed` reads them): every statement that hands
 /// events to a worker returns exactly these.
 macro_rules! claimed_columns {
     () => {
@@ -173,16 +173,15 @@ async fn claim_pg(
         if !locked {
             continue;
         }
-        let claimed = sqlx::query(PG_CLAIM_KEY)
-            .bind(lease_ms)
-            .bind(owner)
-            .bind(now_ms)
-            .bind(&key)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|r| row_to_claimed(&r))
-            .collect::<Result<Vec<_>, _>>()?;
+        let claimed = rows_to_claimed(
+            sqlx::query(PG_CLAIM_KEY)
+                .bind(lease_ms)
+                .bind(owner)
+                .bind(now_ms)
+                .bind(&key)
+                .fetch_all(&mut *tx)
+                .await?,
+        )?;
         if claimed.is_empty() {
             continue;
         }
@@ -215,15 +214,14 @@ impl Store {
         lease_until_ms: i64,
     ) -> Result<Option<Claimed>, StoreError> {
         let rows = match self {
-            Store::Sqlite(s) => sqlx::query(super::sqlite_sql(CLAIM_SQLITE))
-                .bind(lease_until_ms)
-                .bind(owner)
-                .bind(now_ms)
-                .fetch_all(&s.write)
-                .await?
-                .into_iter()
-                .map(|r| row_to_claimed(&r))
-                .collect::<Result<Vec<_>, _>>()?,
+            Store::Sqlite(s) => rows_to_claimed(
+                sqlx::query(super::sqlite_sql(CLAIM_SQLITE))
+                    .bind(lease_until_ms)
+                    .bind(owner)
+                    .bind(now_ms)
+                    .fetch_all(&s.write)
+                    .await?,
+            )?,
             Store::Postgres(p) => {
                 claim_pg(&p.pool, owner, now_ms, pg_lease_ms(now_ms, lease_until_ms)).await?
             }
@@ -344,7 +342,9 @@ pub(super) fn pg_lease_ms(now_ms: i64, lease_until_ms: i64) -> i64 {
     lease_until_ms.saturating_sub(now_ms).clamp(0, YEAR_MS)
 }
 
-pub(super) fn row_to_claimed<R>(r: &R) -> Result<(String, ClaimedEvent), StoreError>
+/// The rows of a statement that hands events to a worker (they have `claimed_columns!`), each
+/// with its job key.
+pub(super) fn rows_to_claimed<R>(rows: Vec<R>) -> Result<Vec<(String, ClaimedEvent)>, StoreError>
 where
     R: Row,
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -353,19 +353,22 @@ where
     for<'a> Option<String>: sqlx::Decode<'a, R::Database>,
     for<'a> Option<i64>: sqlx::Decode<'a, R::Database>,
 {
-    Ok((
-        r.try_get("job_key")?,
-        ClaimedEvent {
-            pk: r.try_get("id")?,
-            source: r.try_get("source")?,
-            event_id: r.try_get("event_id")?,
-            payload: r.try_get("payload")?,
-            attempts: r.try_get("attempts")?,
-            occurred_at: r.try_get("occurred_at")?,
-            received_ms: r.try_get("received_ms")?,
-            request_id: r.try_get("request_id")?,
-            event_type: r.try_get("event_type")?,
-            trace_context: r.try_get("trace_context")?,
-        },
-    ))
+    let claimed = |r: &R| -> Result<(String, ClaimedEvent), StoreError> {
+        Ok((
+            r.try_get("job_key")?,
+            ClaimedEvent {
+                pk: r.try_get("id")?,
+                source: r.try_get("source")?,
+                event_id: r.try_get("event_id")?,
+                payload: r.try_get("payload")?,
+                attempts: r.try_get("attempts")?,
+                occurred_at: r.try_get("occurred_at")?,
+                received_ms: r.try_get("received_ms")?,
+                request_id: r.try_get("request_id")?,
+                event_type: r.try_get("event_type")?,
+                trace_context: r.try_get("trace_context")?,
+            },
+        ))
+    };
+    rows.iter().map(claimed).collect()
 }

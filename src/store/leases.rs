@@ -2,9 +2,17 @@
 //! after a store outage, the reaper of expired leases, the release at shutdown. On PostgreSQL
 //! a lease's end is set and compared on the database's clock (see `jobs.rs`).
 
-use super::jobs::{Claimed, claimed_columns, pg_lease_ms, row_to_claimed, to_claimed};
+use super::jobs::{Claimed, claimed_columns, pg_lease_ms, rows_to_claimed, to_claimed};
 use super::{Store, StoreError, on_pool};
 
+/// `Store::renew_lease`: a longer lease on what `$1` holds under a live lease (`$2`: the new
+/// end on SQLite, the lease's length on PostgreSQL, whose end is the database's clock).
+const RENEW_SQLITE: &str = "UPDATE events SET lease_until = $2, updated_ms = $3 \
+     WHERE lease_owner = $1 AND status = 'running' AND lease_until > $3";
+const RENEW_PG: &str = "UPDATE events SET \
+     lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $2, updated_ms = $3 \
+     WHERE lease_owner = $1 AND status = 'running' \
+     AND lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint";
 /// `Store::resume_claim`: a fresh lease on whatever `$1` still holds, expired or not.
 const RESUME_SQLITE: &str = concat!(
     "UPDATE events SET lease_until = $2, updated_ms = $3 \
@@ -29,30 +37,14 @@ impl Store {
         lease_until_ms: i64,
         now_ms: i64,
     ) -> Result<u64, StoreError> {
-        let done = match self {
-            Store::Sqlite(s) => sqlx::query(super::sqlite_sql(
-                "UPDATE events SET lease_until = $2, updated_ms = $3 \
-                 WHERE lease_owner = $1 AND status = 'running' AND lease_until > $3",
-            ))
-            .bind(owner)
-            .bind(lease_until_ms)
-            .bind(now_ms)
-            .execute(&s.write)
-            .await?
-            .rows_affected(),
-            Store::Postgres(p) => sqlx::query(
-                "UPDATE events SET lease_until = (EXTRACT(EPOCH FROM now()) * 1000)::bigint + $2, \
-                 updated_ms = $3 WHERE lease_owner = $1 AND status = 'running' \
-                 AND lease_until > (EXTRACT(EPOCH FROM now()) * 1000)::bigint",
-            )
-            .bind(owner)
-            .bind(pg_lease_ms(now_ms, lease_until_ms))
-            .bind(now_ms)
-            .execute(&p.pool)
-            .await?
-            .rows_affected(),
+        let (sql, lease) = match self {
+            Store::Sqlite(_) => (RENEW_SQLITE, lease_until_ms),
+            Store::Postgres(_) => (RENEW_PG, pg_lease_ms(now_ms, lease_until_ms)),
         };
-        Ok(done)
+        on_pool!(self, pool, sql = sql => {
+            Ok(sqlx::query(sql).bind(owner).bind(lease).bind(now_ms).execute(pool).await?
+                .rows_affected())
+        })
     }
 
     /// Takes back a claim whose worker was cut off from the store (an outage), under a fresh
@@ -68,26 +60,14 @@ impl Store {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> Result<Option<Claimed>, StoreError> {
-        let rows = match self {
-            Store::Sqlite(s) => sqlx::query(super::sqlite_sql(RESUME_SQLITE))
-                .bind(owner)
-                .bind(lease_until_ms)
-                .bind(now_ms)
-                .fetch_all(&s.write)
-                .await?
-                .into_iter()
-                .map(|r| row_to_claimed(&r))
-                .collect::<Result<Vec<_>, _>>()?,
-            Store::Postgres(p) => sqlx::query(RESUME_PG)
-                .bind(owner)
-                .bind(pg_lease_ms(now_ms, lease_until_ms))
-                .bind(now_ms)
-                .fetch_all(&p.pool)
-                .await?
-                .into_iter()
-                .map(|r| row_to_claimed(&r))
-                .collect::<Result<Vec<_>, _>>()?,
+        let (sql, lease) = match self {
+            Store::Sqlite(_) => (RESUME_SQLITE, lease_until_ms),
+            Store::Postgres(_) => (RESUME_PG, pg_lease_ms(now_ms, lease_until_ms)),
         };
+        let rows = on_pool!(self, pool, sql = sql => {
+            rows_to_claimed(sqlx::query(sql).bind(owner).bind(lease).bind(now_ms)
+                .fetch_all(pool).await?)?
+        });
         Ok(to_claimed(owner, rows).map(|c| Claimed { resumed: true, ..c }))
     }
 

@@ -14,6 +14,7 @@ mod jobs;
 mod leases;
 mod migrate;
 mod outbox;
+mod outbox_bounds;
 mod pull;
 mod reconcile;
 mod scim;

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use domo_group_sync::config::{Config, ConfigInput};
+use dgs_sims::domo::{SeedUser, SimConfig, Simulator};
+use domo_group_sync::config::{Config, ConfigInput, SourceConfig};
 
 use crate::helpers::{Options, config_toml};
 
@@ -14,6 +15,53 @@ pub struct Binary {
     pub child: std::process::Child,
     pub base: String,
     pub config: Config,
+}
+
+impl Binary {
+    /// The configured source `name` (its secrets sign the test's requests).
+    pub fn source(&self, name: &str) -> SourceConfig {
+        source_of(&self.config, name)
+    }
+}
+
+/// The source `name` of `config`.
+pub fn source_of(config: &Config, name: &str) -> SourceConfig {
+    config
+        .sources
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no source `{name}` in the test config"))
+}
+
+/// A Domo whose directory is empty, for `start_domo`.
+pub const NO_USERS: [&str; 0] = [];
+
+/// Starts a Domo simulator on 127.0.0.1 whose directory holds `emails` (each named after the
+/// part before `@`); it serves until the test ends.
+pub async fn start_domo<E: Into<String>>(
+    emails: impl IntoIterator<Item = E>,
+) -> (Simulator, SocketAddr) {
+    let sim = Simulator::new(SimConfig {
+        users: emails
+            .into_iter()
+            .map(|e| {
+                let email: String = e.into();
+                SeedUser {
+                    name: email.split('@').next().unwrap_or("user").to_owned(),
+                    email,
+                    role: "Participant".to_owned(),
+                }
+            })
+            .collect(),
+        ..SimConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the simulator");
+    let addr = listener.local_addr().expect("the simulator's address");
+    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    (sim, addr)
 }
 
 impl Drop for Binary {

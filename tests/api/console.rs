@@ -180,19 +180,13 @@ async fn failed_sign_ins_are_slowed_then_limited_per_address() {
 
 #[tokio::test]
 async fn a_post_needs_the_session_csrf_token_and_this_origin() {
-    let app = spawn_app_with(Options {
-        users: vec![],
-        user_wait_secs: 1,
-        ..Options::default()
-    })
-    .await;
-    let id = submit(
+    let app = app_that_dead_letters().await;
+    let id = dead_letter(
         &app,
         json!({"id": "evt_dead", "type": "user.onboarded", "occurred_at": "2026-11-28T10:00:00Z",
         "user": {"email": "ghost@example.com"}, "groups": ["Marketing"]}),
     )
     .await;
-    wait_status(&app, id, "dead").await;
     let mut b = Browser::signed_in(&app, TOKEN_ALL).await;
     let csrf = b.csrf().await;
     let path = format!("/console/events/{id}/replay");
@@ -290,25 +284,15 @@ async fn markup_in_an_event_shows_as_text() {
     );
 }
 
-fn urlencode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 #[tokio::test]
 async fn the_tokens_scopes_decide_the_buttons_and_what_a_post_may_do() {
-    let app = spawn_app_with(Options {
-        users: vec![],
-        user_wait_secs: 1,
-        ..Options::default()
-    })
-    .await;
-    let id = submit(
+    let app = app_that_dead_letters().await;
+    let id = dead_letter(
         &app,
         json!({"id": "evt_d", "type": "user.onboarded", "occurred_at": "2026-11-28T10:00:00Z",
         "user": {"email": "ghost@example.com"}, "groups": ["Marketing"]}),
     )
     .await;
-    wait_status(&app, id, "dead").await;
     // Read only: no buttons, and the server refuses the forms anyway.
     let mut ro = Browser::signed_in(&app, TOKEN_READ_ONLY).await;
     let event = ro.page(&format!("/console/events/{id}"), 200).await;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use domo_group_sync::app::Application;
 use domo_group_sync::config::{Config, ConfigInput};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::console_helpers::*;
@@ -21,12 +21,7 @@ fn ghost(n: usize) -> serde_json::Value {
 
 #[tokio::test]
 async fn dead_letters_are_grouped_previewed_and_replayed_by_filter_once() {
-    let app = spawn_app_with(Options {
-        users: vec![],
-        user_wait_secs: 1,
-        ..Options::default()
-    })
-    .await;
+    let app = app_that_dead_letters().await;
     let mut ids = Vec::new();
     for n in 0..3 {
         ids.push(submit(&app, ghost(n)).await);
@@ -78,7 +73,7 @@ async fn dead_letters_are_grouped_previewed_and_replayed_by_filter_once() {
     // While those replays are pending, the same filter finds nothing left to replay.
     let preview = b
         .page(
-            &format!("/console/dead-letters/replay?reason={}", enc(&reason)),
+            &format!("/console/dead-letters/replay?reason={}", urlencode(&reason)),
             200,
         )
         .await;
@@ -89,20 +84,10 @@ async fn dead_letters_are_grouped_previewed_and_replayed_by_filter_once() {
     app.wait_idle().await;
 }
 
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
 #[tokio::test]
 async fn a_dead_letter_replayed_from_the_console_is_done_once_its_cause_is_fixed() {
-    let app = spawn_app_with(Options {
-        users: vec![],
-        user_wait_secs: 1,
-        ..Options::default()
-    })
-    .await;
-    let id = submit(&app, ghost(7)).await;
-    wait_status(&app, id, "dead").await;
+    let app = app_that_dead_letters().await;
+    let id = dead_letter(&app, ghost(7)).await;
     // The workers look users up in Domo's list at most every 10 s: wait for the next look.
     tokio::time::sleep(std::time::Duration::from_secs(10)).await;
     // The cause: the user did not exist in Domo. An admin creates them.
@@ -363,12 +348,7 @@ async fn a_token_removed_by_a_reload_loses_its_sessions_and_scopes_follow_the_re
         "scopes = [\"read\", \"admin\"]",
     );
     std::fs::write(&path, edited).expect("write");
-    let resp = app
-        .api(Method::POST, "/api/v1/admin/reload")
-        .send()
-        .await
-        .expect("reload");
-    assert_eq!(resp.status(), 200);
+    app.reload().await;
     let resp = gone.get("/console").await;
     assert_eq!(
         resp.status(),

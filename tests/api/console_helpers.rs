@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use reqwest::{Method, Response, StatusCode};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Options, TestApp, spawn_app_with};
 
 /// A browser session against one app.
 pub struct Browser {
@@ -175,4 +175,27 @@ pub async fn wait_status(app: &TestApp, id: i64, status: &str) {
             .is_some_and(|e| e.status == status)
     })
     .await;
+}
+
+/// An app whose Domo knows no user and whose workers wait a second for one: every event it
+/// is sent dead-letters (its user is missing in Domo).
+pub async fn app_that_dead_letters() -> TestApp {
+    spawn_app_with(Options {
+        users: vec![],
+        user_wait_secs: 1,
+        ..Options::default()
+    })
+    .await
+}
+
+/// Sends an event to such an app and waits until it is a dead letter; returns its number.
+pub async fn dead_letter(app: &TestApp, body: serde_json::Value) -> i64 {
+    let id = submit(app, body).await;
+    wait_status(app, id, "dead").await;
+    id
+}
+
+/// `s` encoded for a query string or a form.
+pub fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dgs_sims::domo::{SimConfig, Simulator};
 use domo_group_sync::config::StoreConfig;
 use domo_group_sync::store::Store;
 use tokio::sync::Mutex;
@@ -15,12 +14,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn every_acknowledged_event_survives_sigkill() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::new(SimConfig::default());
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let sim_addr = sim_listener.local_addr().expect("addr");
-    tokio::spawn(sim.clone().serve(sim_listener, std::future::pending()));
+    let (_, sim_addr) = start_domo(NO_USERS).await;
 
     // The pass's backend: SQLite, or a fresh PostgreSQL database (dropped at the end).
     let db = crate::db::TestDb::create(dir.path()).await;
@@ -34,12 +28,7 @@ async fn every_acknowledged_event_survives_sigkill() {
     let config = bin.config.clone();
 
     // 8 senders, up to 400 events; the service is killed once 150 are acknowledged.
-    let source = config
-        .sources
-        .iter()
-        .find(|s| s.name == "sw")
-        .cloned()
-        .expect("sw source");
+    let source = source_of(&config, "sw");
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -179,36 +168,14 @@ async fn repeated_sigkill_under_load_loses_nothing() {
         users: (0..USERS).map(|u| format!("c{u}@example.com")).collect(),
         ..Options::default()
     };
-    let sim = Simulator::new(SimConfig {
-        users: options
-            .users
-            .iter()
-            .map(|e| dgs_sims::domo::SeedUser {
-                email: e.clone(),
-                name: e.clone(),
-                role: "Participant".into(),
-            })
-            .collect(),
-        ..SimConfig::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let sim_addr = listener.local_addr().expect("addr");
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    let (sim, sim_addr) = start_domo(options.users.clone()).await;
 
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
     let counter = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut rng = fastrand::Rng::with_seed(7);
     for _ in 0..KILLS {
         let mut bin = spawn_binary(dir.path(), sim_addr, &options, "", "warn", None).await;
-        let source = bin
-            .config
-            .sources
-            .iter()
-            .find(|s| s.name == "sw")
-            .cloned()
-            .expect("sw");
+        let source = bin.source("sw");
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let tasks: Vec<_> = (0..6)
             .map(|_| {
@@ -233,13 +200,7 @@ async fn repeated_sigkill_under_load_loses_nothing() {
 
     // Last run: a decisive snapshot per user, later than everything before it.
     let bin = spawn_binary(dir.path(), sim_addr, &options, "", "warn", None).await;
-    let source = bin
-        .config
-        .sources
-        .iter()
-        .find(|s| s.name == "sw")
-        .cloned()
-        .expect("sw");
+    let source = bin.source("sw");
     let client = reqwest::Client::new();
     let mut finals = BTreeMap::new();
     for u in 0..USERS {

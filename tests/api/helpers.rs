@@ -156,12 +156,7 @@ impl TestApp {
 
     /// The configured source of this name.
     pub fn source(&self, name: &str) -> SourceConfig {
-        self.config
-            .sources
-            .iter()
-            .find(|s| s.name == name)
-            .cloned()
-            .expect("source exists")
+        source_of(&self.config, name)
     }
 
     /// Headers signing `body` for source `name` with its first secret, now.
@@ -329,5 +324,15 @@ impl TestApp {
         self.client
             .request(method, self.url(path))
             .bearer_auth(TOKEN_ALL)
+    }
+
+    /// `POST /api/v1/admin/reload` (the config file was edited), asserting it reloaded.
+    pub async fn reload(&self) {
+        let resp = self
+            .api(reqwest::Method::POST, "/api/v1/admin/reload")
+            .send()
+            .await
+            .expect("reload");
+        assert_eq!(resp.status(), 200, "the reload was refused");
     }
 }

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use dgs_sims::domo::{SimConfig, Simulator};
 use domo_group_sync::config::{Scheme, Secret};
 
 use crate::helpers::*;
@@ -37,12 +36,7 @@ async fn post(client: &reqwest::Client, base: &str, secret: &str, n: u32) -> u16
 async fn sighup_reloads_the_sources_of_the_running_binary() {
     // Arrange
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::new(SimConfig::default());
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let sim_addr = sim_listener.local_addr().expect("addr");
-    tokio::spawn(sim.clone().serve(sim_listener, std::future::pending()));
+    let (_, sim_addr) = start_domo(NO_USERS).await;
     let db = crate::db::TestDb::create(dir.path()).await;
     let options = Options {
         store_url: Some(db.url.clone()),

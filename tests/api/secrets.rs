@@ -1,26 +1,12 @@
 //! Secrets stay secret: the real binary logs a full scenario at `trace`, and neither its logs
 //! nor its answers contain a configured secret, a signature, a token or a payload body.
 
-use dgs_sims::domo::{SeedUser, SimConfig, Simulator};
-
 use crate::helpers::*;
 
 #[tokio::test]
 async fn no_secret_signature_token_or_body_reaches_the_logs() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::new(SimConfig {
-        users: vec![SeedUser {
-            email: "ada@example.com".into(),
-            name: "Ada".into(),
-            role: "Participant".into(),
-        }],
-        ..SimConfig::default()
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let sim_addr = listener.local_addr().expect("addr");
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
+    let (sim, sim_addr) = start_domo(["ada@example.com"]).await;
     let log_path = dir.path().join("stderr.log");
     let bin = spawn_binary(
         dir.path(),
@@ -32,20 +18,8 @@ async fn no_secret_signature_token_or_body_reaches_the_logs() {
     )
     .await;
     let client = reqwest::Client::new();
-    let sw = bin
-        .config
-        .sources
-        .iter()
-        .find(|s| s.name == "sw")
-        .cloned()
-        .expect("sw");
-    let gh = bin
-        .config
-        .sources
-        .iter()
-        .find(|s| s.name == "gh")
-        .cloned()
-        .expect("gh");
+    let sw = bin.source("sw");
+    let gh = bin.source("gh");
     let marker = "Body-Marker-7731";
     let mut sent_signatures = Vec::new();
     let mut answers = String::new();

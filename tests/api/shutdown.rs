@@ -8,10 +8,9 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use dgs_sims::domo::{Faults, SeedUser, SimConfig, Simulator};
+use dgs_sims::domo::{Faults, Simulator};
 use domo_group_sync::config::{Config, ConfigInput};
 use domo_group_sync::store::Store;
-use tokio::net::TcpListener;
 
 use crate::helpers::*;
 
@@ -107,14 +106,10 @@ impl Drop for Service {
 }
 
 async fn post(addr: &str, config: &Config, body: &str, request_id: &str) {
-    let src = config
-        .sources
-        .iter()
-        .find(|s| s.name == "sw")
-        .expect("sw source");
+    let src = source_of(config, "sw");
     let id = format!("msg_{}", uuid::Uuid::new_v4().simple());
     let headers = sign_with(
-        src,
+        &src,
         &src.secrets[0],
         body,
         chrono::Utc::now().timestamp(),
@@ -150,19 +145,7 @@ async fn wait_count(store: &Store, status: &str, n: i64) {
 
 #[tokio::test]
 async fn sigterm_drains_and_releases_the_job_in_hand_then_sigint_stops_the_restart() {
-    let sim = Simulator::new(SimConfig {
-        users: ["ada@example.com", "grace@example.com"]
-            .map(|e| SeedUser {
-                email: e.to_owned(),
-                name: e.to_owned(),
-                role: "Participant".to_owned(),
-            })
-            .to_vec(),
-        ..SimConfig::default()
-    });
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let sim_addr = listener.local_addr().expect("addr");
-    tokio::spawn(sim.clone().serve(listener, std::future::pending::<()>()));
+    let (sim, sim_addr) = start_domo(["ada@example.com", "grace@example.com"]).await;
 
     let dir = tempfile::tempdir().expect("tempdir");
     let toml = config_toml(dir.path(), sim_addr, &Options::default())

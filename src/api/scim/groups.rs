@@ -4,13 +4,11 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 
 use super::doc::{ScimErrorDoc, ScimGroupDoc, ScimListDoc, ScimPatchDoc, ScimSearchDoc};
-use super::users::{list_query, projection, search_query};
-use super::{Scim, ScimSource, TAG, context, json_body};
-use crate::api::AppState;
+use super::request::{ScimCall, json_body};
+use super::{Scim, TAG};
 use crate::scim::{ResourceKind, ScimError};
 
 /// List or filter Groups.
@@ -30,17 +28,10 @@ use crate::scim::{ResourceKind, ScimError};
         (status = 401, description = "No or a wrong bearer token", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 404, description = "No SCIM source of that name", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn list_groups(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Scim, ScimError> {
-    let q = list_query(q)?;
-    Ok(Scim::ok(
-        context(&state, &src, &headers)
-            .list(ResourceKind::Group, &q)
-            .await?,
-    ))
+    call.list(ResourceKind::Group, q).await
 }
 
 /// Search Groups with a SearchRequest body.
@@ -52,17 +43,10 @@ pub async fn list_groups(
         (status = 401, description = "No or a wrong bearer token", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 404, description = "No SCIM source of that name", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn search_groups(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
-    let q = search_query(&json_body(body)?)?;
-    Ok(Scim::ok(
-        context(&state, &src, &headers)
-            .list(ResourceKind::Group, &q)
-            .await?,
-    ))
+    call.search(ResourceKind::Group, body).await
 }
 
 /// Create a Group, with or without members.
@@ -79,15 +63,11 @@ pub async fn search_groups(
         (status = 409, description = "The displayName is taken", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn create_group(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
     let body = json_body(body)?;
-    Ok(Scim::created(
-        context(&state, &src, &headers).create_group(&body).await?,
-    ))
+    Ok(Scim::created(call.cx().create_group(&body).await?))
 }
 
 /// Get a Group (`excludedAttributes=members` reads one row).
@@ -100,24 +80,11 @@ pub async fn create_group(
         (status = 401, description = "No or a wrong bearer token", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 404, description = "No such Group (or source)", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn get_group(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
-    let (attributes, excluded) = projection(q);
-    let cx = context(&state, &src, &headers);
-    Ok(Scim::ok(
-        cx.get(
-            ResourceKind::Group,
-            &id,
-            attributes.as_deref(),
-            excluded.as_deref(),
-        )
-        .await?,
-    ))
+    call.get(ResourceKind::Group, &path.1, q).await
 }
 
 /// Replace a Group: `members` absent keeps the members, a list replaces them, `[]` clears them.
@@ -132,19 +99,12 @@ pub async fn get_group(
         (status = 409, description = "The displayName is taken", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn replace_group(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
     let body = json_body(body)?;
-    Ok(Scim::ok(
-        context(&state, &src, &headers)
-            .replace_group(&id, &body)
-            .await?,
-    ))
+    Ok(Scim::ok(call.cx().replace_group(&path.1, &body).await?))
 }
 
 /// Patch a Group: members added and removed in batches, renames; answered 204.
@@ -159,17 +119,12 @@ pub async fn replace_group(
         (status = 409, description = "The displayName is taken", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn patch_group(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
     let body = json_body(body)?;
-    context(&state, &src, &headers)
-        .patch_group(&id, &body)
-        .await?;
+    call.cx().patch_group(&path.1, &body).await?;
     Ok(Scim::no_content())
 }
 
@@ -182,12 +137,9 @@ pub async fn patch_group(
         (status = 404, description = "No such Group (or source)", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn delete_group(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
-    context(&state, &src, &headers).delete_group(&id).await?;
+    call.cx().delete_group(&path.1).await?;
     Ok(Scim::no_content())
 }

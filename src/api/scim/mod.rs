@@ -8,12 +8,9 @@ mod auth;
 mod doc;
 mod groups;
 mod meta;
+mod request;
 mod users;
 
-use std::collections::HashMap;
-
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -27,7 +24,7 @@ pub use doc::{ScimErrorDoc, ScimGroupDoc, ScimListDoc, ScimPatchDoc, ScimSearchD
 
 use super::AppState;
 use crate::config::Format;
-use crate::scim::{ScimContext, ScimError};
+use crate::scim::ScimError;
 
 /// The media type of every SCIM answer (RFC 7644 §8.1).
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -121,49 +118,6 @@ impl IntoResponse for ScimRejection {
         }
         resp
     }
-}
-
-/// The request's context for `crate::scim`.
-pub fn context<'a>(
-    state: &'a AppState,
-    src: &'a ScimSource,
-    headers: &axum::http::HeaderMap,
-) -> ScimContext<'a> {
-    ScimContext {
-        store: &state.store,
-        ingestor: &state.ingestor,
-        source: &src.name,
-        base: src.base.clone(),
-        request_id: headers
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .filter(|v| !v.is_empty() && v.len() <= 128)
-            .map(str::to_owned),
-    }
-}
-
-/// A request body as JSON (any content type: IdPs send `application/scim+json` or
-/// `application/json`).
-pub fn json_body(body: Result<Bytes, BytesRejection>) -> Result<Value, ScimError> {
-    let bytes = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ScimError::status(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "the body is larger than server.max_body_bytes",
-            )
-        } else {
-            ScimError::invalid_syntax("the body could not be read")
-        }
-    })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ScimError::invalid_syntax(format!("the body is not JSON: {e}")))
-}
-
-/// Query parameters by lower-cased name (SCIM's names ignore case).
-pub fn query_map(q: HashMap<String, String>) -> HashMap<String, String> {
-    q.into_iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect()
 }
 
 /// Every SCIM route with its OpenAPI description, and the fallback of the SCIM paths. The

@@ -4,64 +4,12 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Query};
 
 use super::doc::{ScimErrorDoc, ScimListDoc, ScimPatchDoc, ScimSearchDoc, ScimUserDoc};
-use super::{Scim, ScimSource, TAG, context, json_body, query_map};
-use crate::api::AppState;
-use crate::scim::read::{ListQuery, join_list};
+use super::request::{ScimCall, json_body};
+use super::{Scim, TAG};
 use crate::scim::{ResourceKind, ScimError};
-
-/// A list query from the query string.
-pub(super) fn list_query(q: HashMap<String, String>) -> Result<ListQuery, ScimError> {
-    let mut q = query_map(q);
-    let int = |q: &mut HashMap<String, String>, k: &str| -> Result<Option<i64>, ScimError> {
-        q.remove(k)
-            .map(|v| {
-                v.trim().parse::<i64>().map_err(|_| {
-                    ScimError::invalid_value(format!("`{k}` must be an integer, not `{v}`"))
-                })
-            })
-            .transpose()
-    };
-    Ok(ListQuery {
-        start_index: int(&mut q, "startindex")?,
-        count: int(&mut q, "count")?,
-        filter: q.remove("filter"),
-        attributes: q.remove("attributes"),
-        excluded_attributes: q.remove("excludedattributes"),
-    })
-}
-
-/// A list query from a SearchRequest body (RFC 7644 §3.4.3).
-pub(super) fn search_query(body: &serde_json::Value) -> Result<ListQuery, ScimError> {
-    use crate::scim::filter::get_ci;
-    let int = |k: &str| -> Result<Option<i64>, ScimError> {
-        get_ci(body, k)
-            .filter(|v| !v.is_null())
-            .map(|v| {
-                v.as_i64()
-                    .ok_or_else(|| ScimError::invalid_value(format!("`{k}` must be an integer")))
-            })
-            .transpose()
-    };
-    Ok(ListQuery {
-        filter: get_ci(body, "filter")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned),
-        start_index: int("startIndex")?,
-        count: int("count")?,
-        attributes: join_list(get_ci(body, "attributes")),
-        excluded_attributes: join_list(get_ci(body, "excludedAttributes")),
-    })
-}
-
-/// One resource's `attributes` / `excludedAttributes`.
-pub(super) fn projection(q: HashMap<String, String>) -> (Option<String>, Option<String>) {
-    let mut q = query_map(q);
-    (q.remove("attributes"), q.remove("excludedattributes"))
-}
 
 /// List or filter Users.
 ///
@@ -80,17 +28,10 @@ pub(super) fn projection(q: HashMap<String, String>) -> (Option<String>, Option<
         (status = 401, description = "No or a wrong bearer token", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 404, description = "No SCIM source of that name", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn list_users(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Scim, ScimError> {
-    let q = list_query(q)?;
-    Ok(Scim::ok(
-        context(&state, &src, &headers)
-            .list(ResourceKind::User, &q)
-            .await?,
-    ))
+    call.list(ResourceKind::User, q).await
 }
 
 /// Search Users with a SearchRequest body.
@@ -102,17 +43,10 @@ pub async fn list_users(
         (status = 401, description = "No or a wrong bearer token", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 404, description = "No SCIM source of that name", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn search_users(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
-    let q = search_query(&json_body(body)?)?;
-    Ok(Scim::ok(
-        context(&state, &src, &headers)
-            .list(ResourceKind::User, &q)
-            .await?,
-    ))
+    call.search(ResourceKind::User, body).await
 }
 
 /// Create a User.
@@ -130,15 +64,11 @@ pub async fn search_users(
         (status = 409, description = "The userName (or an active user's email) is taken", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn create_user(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
     let body = json_body(body)?;
-    Ok(Scim::created(
-        context(&state, &src, &headers).create_user(&body).await?,
-    ))
+    Ok(Scim::created(call.cx().create_user(&body).await?))
 }
 
 /// Get a User.
@@ -151,24 +81,11 @@ pub async fn create_user(
         (status = 401, description = "No or a wrong bearer token", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 404, description = "No such User (or source)", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn get_user(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
-    let (attributes, excluded) = projection(q);
-    let cx = context(&state, &src, &headers);
-    Ok(Scim::ok(
-        cx.get(
-            ResourceKind::User,
-            &id,
-            attributes.as_deref(),
-            excluded.as_deref(),
-        )
-        .await?,
-    ))
+    call.get(ResourceKind::User, &path.1, q).await
 }
 
 /// Replace a User (Okta's updates and `active: false` deactivation).
@@ -183,19 +100,12 @@ pub async fn get_user(
         (status = 409, description = "The userName (or an active user's email) is taken", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn replace_user(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
     let body = json_body(body)?;
-    Ok(Scim::ok(
-        context(&state, &src, &headers)
-            .replace_user(&id, &body)
-            .await?,
-    ))
+    Ok(Scim::ok(call.cx().replace_user(&path.1, &body).await?))
 }
 
 /// Patch a User (Entra's forms: `Replace`, string booleans, path-less value objects).
@@ -210,19 +120,12 @@ pub async fn replace_user(
         (status = 409, description = "The userName (or an active user's email) is taken", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn patch_user(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
     let body = json_body(body)?;
-    Ok(Scim::ok(
-        context(&state, &src, &headers)
-            .patch_user(&id, &body)
-            .await?,
-    ))
+    Ok(Scim::ok(call.cx().patch_user(&path.1, &body).await?))
 }
 
 /// Delete a User: an active one is offboarded; the id answers 404 from then on.
@@ -234,12 +137,9 @@ pub async fn patch_user(
         (status = 404, description = "No such User (or source)", body = ScimErrorDoc, content_type = "application/scim+json"),
         (status = 503, description = "The store cannot commit; nothing changed", body = ScimErrorDoc, content_type = "application/scim+json")))]
 pub async fn delete_user(
-    src: ScimSource,
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    call: ScimCall,
     Path(path): Path<(String, String)>,
 ) -> Result<Scim, ScimError> {
-    let id = path.1;
-    context(&state, &src, &headers).delete_user(&id).await?;
+    call.cx().delete_user(&path.1).await?;
     Ok(Scim::no_content())
 }

@@ -7,14 +7,14 @@ use axum::response::Response;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::events::{Choices, Filters, PAGE, Row};
+use super::events::{Choices, Filters, Listing, Row};
 use crate::api::AppState;
 use crate::config::ApiScope;
+use crate::console::actions;
 use crate::console::error::{ConsoleError, render, see_other};
 use crate::console::forms::Posted;
 use crate::console::session::ConsoleUser;
 use crate::console::view::{Chrome, cut};
-use crate::prometheus::CONSOLE_ACTIONS;
 use crate::store::EventFilter;
 
 /// Most dead letters one bulk replay replays (click again for the rest).
@@ -67,13 +67,7 @@ pub async fn list(
     Query(n): Query<Notice>,
 ) -> Result<Response, ConsoleError> {
     let filter = dead_filter(&f)?;
-    let page = crate::api::v1::paging::page(&state, &filter, Some(PAGE), f.cursor.as_deref())
-        .await
-        .map_err(|_| {
-            ConsoleError::bad_input(
-                "This page link is not one the console gave out; start from the first page.",
-            )
-        })?;
+    let listing = Listing::read(&state, &filter, &f, "/console/dead-letters").await?;
     let reasons = state
         .store
         .dead_reasons(super::given(&f.source).as_deref(), REASONS)
@@ -98,12 +92,10 @@ pub async fn list(
         form_action: "/console/dead-letters",
         show_status: false,
         replay_link: format!("/console/dead-letters/replay?{}", f.query(&[])),
-        next: page
-            .next_cursor
-            .map(|c| format!("/console/dead-letters?{}", f.query(&[("cursor", &c)]))),
-        first: super::given(&f.cursor).map(|_| format!("/console/dead-letters?{}", f.query(&[]))),
+        next: listing.next,
+        first: listing.first,
         choices: Choices::of(&state),
-        rows: page.events.into_iter().map(Row::from).collect(),
+        rows: listing.rows,
         reasons,
         replayed,
         f,
@@ -155,11 +147,7 @@ pub async fn replay_all(
     posted: Posted<Filters>,
 ) -> Result<Response, ConsoleError> {
     let Posted { user, form: f } = posted;
-    if let Err(e) = user.require(ApiScope::Write) {
-        metrics::counter!(CONSOLE_ACTIONS, "action" => "bulk_replay", "result" => "refused")
-            .increment(1);
-        return Err(e);
-    }
+    actions::authorize(&user, ApiScope::Write, "bulk_replay")?;
     let mut filter = dead_filter(&f)?;
     filter.not_replayed = true;
     let rows = state.store.list_events(&filter, None, BULK_CAP).await?;
@@ -173,8 +161,7 @@ pub async fn replay_all(
             }
         }
     }
-    let result = if failed == 0 { "ok" } else { "failed" };
-    metrics::counter!(CONSOLE_ACTIONS, "action" => "bulk_replay", "result" => result).increment(1);
+    actions::count("bulk_replay", if failed == 0 { "ok" } else { "failed" });
     tracing::info!(console.token = %user.token_name, replayed, failed, "console: dead letters replayed");
     let (r, fl) = (replayed.to_string(), failed.to_string());
     Ok(see_other(&format!(

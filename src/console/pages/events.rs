@@ -13,11 +13,12 @@ use super::given;
 use crate::api::AppState;
 use crate::api::v1::events::{EventView, Operation};
 use crate::config::ApiScope;
+use crate::console::actions;
 use crate::console::error::{ConsoleError, render, see_other};
 use crate::console::forms::Posted;
 use crate::console::session::ConsoleUser;
 use crate::console::view::{Chrome, cut, when};
-use crate::prometheus::CONSOLE_ACTIONS;
+use crate::store::EventFilter;
 
 /// Events per page.
 pub const PAGE: i64 = 50;
@@ -54,6 +55,40 @@ impl From<EventView> for Row {
     }
 }
 
+/// One page of the inbox as the Events and Dead letters tables show it, newest first, with
+/// the links (same filters, at the page's `path`) to the next, older page and back to the
+/// newest.
+pub struct Listing {
+    pub rows: Vec<Row>,
+    pub next: Option<String>,
+    pub first: Option<String>,
+}
+
+impl Listing {
+    /// The page of `filter` that `f.cursor` names (the first without one).
+    pub async fn read(
+        state: &AppState,
+        filter: &EventFilter,
+        f: &Filters,
+        path: &str,
+    ) -> Result<Listing, ConsoleError> {
+        let page = crate::api::v1::paging::page(state, filter, Some(PAGE), f.cursor.as_deref())
+            .await
+            .map_err(|_| {
+                ConsoleError::bad_input(
+                    "This page link is not one the console gave out; start from the first page.",
+                )
+            })?;
+        Ok(Listing {
+            rows: page.events.into_iter().map(Row::from).collect(),
+            next: page
+                .next_cursor
+                .map(|c| format!("{path}?{}", f.query(&[("cursor", &c)]))),
+            first: given(&f.cursor).map(|_| format!("{path}?{}", f.query(&[]))),
+        })
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/events.html")]
 struct EventsPage {
@@ -76,26 +111,16 @@ pub async fn list(
 ) -> Result<Response, ConsoleError> {
     let now = Utc::now().timestamp_millis();
     let filter = f.to_filter(now)?;
-    let page = crate::api::v1::paging::page(&state, &filter, Some(PAGE), f.cursor.as_deref())
-        .await
-        .map_err(|_| {
-            ConsoleError::bad_input(
-                "This page link is not one the console gave out; start from the first page.",
-            )
-        })?;
-    let next = page
-        .next_cursor
-        .map(|c| format!("/console/events?{}", f.query(&[("cursor", &c)])));
-    let first = given(&f.cursor).map(|_| format!("/console/events?{}", f.query(&[])));
+    let listing = Listing::read(&state, &filter, &f, "/console/events").await?;
     let page = EventsPage {
         chrome: Chrome::new(&user, "Events", "events").live(f.live()),
         form_action: "/console/events",
         show_status: true,
         permalink: format!("/console/events?{}", f.query(&[])),
         choices: Choices::of(&state),
-        rows: page.events.into_iter().map(Row::from).collect(),
-        next,
-        first,
+        rows: listing.rows,
+        next: listing.next,
+        first: listing.first,
         f,
     };
     Ok(render(&page))
@@ -239,21 +264,8 @@ pub async fn replay(
     posted: Posted<ReplayForm>,
 ) -> Result<Response, ConsoleError> {
     let user = posted.user;
-    if let Err(e) = user.require(ApiScope::Write) {
-        metrics::counter!(CONSOLE_ACTIONS, "action" => "replay", "result" => "refused")
-            .increment(1);
-        return Err(e);
-    }
-    match crate::api::v1::events::replay(&state, id).await {
-        Ok(r) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => "replay", "result" => "ok").increment(1);
-            tracing::info!(console.token = %user.token_name, event = id, replay = r.id, "console: event replayed");
-            Ok(see_other(&format!("/console/events/{}?replayed=1", r.id)))
-        }
-        Err(e) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => "replay", "result" => "failed")
-                .increment(1);
-            Err(e.into())
-        }
-    }
+    actions::authorize(&user, ApiScope::Write, "replay")?;
+    let r = actions::counted("replay", crate::api::v1::events::replay(&state, id).await)?;
+    tracing::info!(console.token = %user.token_name, event = id, replay = r.id, "console: event replayed");
+    Ok(see_other(&format!("/console/events/{}?replayed=1", r.id)))
 }

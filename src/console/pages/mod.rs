@@ -11,17 +11,17 @@ pub mod users;
 
 use serde::Deserialize;
 
-/// The pull state of a source (issue 13's pull connectors), as the Overview and Sources pages
-/// show it. Nothing fills it yet: the pull connectors are being written; their store will
-/// give one per source that has `[sources.pull]`, and the pages render the section when it
-/// is `Some` (see `sources::pull_state`).
+/// The pull state of a source that has `[sources.pull]`, as the Overview and Sources pages
+/// show it (`sources::pull_state` makes it from the status `GET /api/v1/sources` lists); the
+/// pages render the section when it is `Some`.
 #[derive(Debug, Clone)]
 pub struct PullState {
-    /// When the last pull ran, in words.
+    /// When the last successful pull ran, in words (`never` before the first).
     pub last_pull: String,
-    /// `ok`, `failed`, `running`, …
+    /// `running`, `failing`, `ok` or `not run yet`.
     pub status: String,
-    /// The provider cursor or the last error, when there is one.
+    /// The failures in a row with the last error, how old the newest pulled event is, and
+    /// how many events were pulled.
     pub detail: Option<String>,
     /// The last full directory pass, in words.
     pub last_directory_pass: Option<String>,

@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use crate::api::AppState;
 use crate::config::ApiScope;
+use crate::console::actions;
 use crate::console::error::{ConsoleError, render, see_other};
 use crate::console::forms::Posted;
 use crate::console::session::ConsoleUser;
 use crate::console::view::Chrome;
-use crate::prometheus::CONSOLE_ACTIONS;
 use crate::reconcile::RunReport;
 
 /// Runs listed.
@@ -85,22 +85,13 @@ pub async fn start(
     } else {
         "reconcile_dry_run"
     };
-    if let Err(e) = user.require(ApiScope::Admin) {
-        metrics::counter!(CONSOLE_ACTIONS, "action" => action, "result" => "refused").increment(1);
-        return Err(e);
-    }
+    actions::authorize(&user, ApiScope::Admin, action)?;
     let by = format!("console:{}", user.token_name);
-    match crate::api::v1::reconcile::start(&state, &by, apply).await {
-        Ok(r) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => action, "result" => "ok").increment(1);
-            Ok(see_other(&format!("/console/reconcile/{}", r.id)))
-        }
-        Err(e) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => action, "result" => "failed")
-                .increment(1);
-            Err(e.into())
-        }
-    }
+    let r = actions::counted(
+        action,
+        crate::api::v1::reconcile::start(&state, &by, apply).await,
+    )?;
+    Ok(see_other(&format!("/console/reconcile/{}", r.id)))
 }
 
 /// The approve form (the CSRF token only).
@@ -114,23 +105,12 @@ pub async fn approve(
     posted: Posted<ApproveForm>,
 ) -> Result<Response, ConsoleError> {
     let user = posted.user;
-    if let Err(e) = user.require(ApiScope::Admin) {
-        metrics::counter!(CONSOLE_ACTIONS, "action" => "approve", "result" => "refused")
-            .increment(1);
-        return Err(e);
-    }
+    actions::authorize(&user, ApiScope::Admin, "approve")?;
     let by = format!("console:{}", user.token_name);
-    match crate::api::v1::reconcile::approve(&state, id, &by).await {
-        Ok(_) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => "approve", "result" => "ok")
-                .increment(1);
-            tracing::info!(console.token = %user.token_name, run = id, "console: plan approved");
-            Ok(see_other(&format!("/console/reconcile/{id}")))
-        }
-        Err(e) => {
-            metrics::counter!(CONSOLE_ACTIONS, "action" => "approve", "result" => "failed")
-                .increment(1);
-            Err(e.into())
-        }
-    }
+    actions::counted(
+        "approve",
+        crate::api::v1::reconcile::approve(&state, id, &by).await,
+    )?;
+    tracing::info!(console.token = %user.token_name, run = id, "console: plan approved");
+    Ok(see_other(&format!("/console/reconcile/{id}")))
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::event::CanonicalEvent;
-use crate::reconcile::{ReconcilePlan, RunReport};
+use crate::reconcile::{ReconcilePlan, RunRecord, RunReport};
 use crate::sources::Parsed;
 use crate::state::UserState;
 use crate::store::StoreError;
@@ -59,9 +59,44 @@ pub struct DirectoryDrift {
 }
 
 impl DirectoryDrift {
+    /// A source that could not be listed at all (`problem` says why): an incomplete,
+    /// empty listing, listed now.
+    pub fn unlisted(source: &str, problem: String) -> DirectoryDrift {
+        DirectoryDrift {
+            source: source.to_owned(),
+            listed_at: crate::reconcile::rfc3339(Utc::now().timestamp_millis()),
+            complete: false,
+            problem: Some(problem),
+            users_listed: 0,
+            groups_listed: 0,
+            requests: 0,
+            offboard: Vec::new(),
+            add: Vec::new(),
+            remove: Vec::new(),
+            withheld_removals: 0,
+            no_email: 0,
+            domo_removals: 0,
+            events: Vec::new(),
+        }
+    }
+
     /// Removals the pass makes (offboardings and member removals).
     pub fn removals(&self) -> usize {
         self.offboard.len() + self.remove.len()
+    }
+
+    /// One line for the terminal: what was listed and what the pass changes.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} user(s), {} mapped group(s) listed{}: {} to offboard, {} to add, {} to remove, {} removal(s) withheld",
+            self.users_listed,
+            self.groups_listed,
+            if self.complete { "" } else { " (INCOMPLETE)" },
+            self.offboard.len(),
+            self.add.len(),
+            self.remove.len(),
+            self.withheld_removals
+        )
     }
 }
 
@@ -134,22 +169,7 @@ impl Pulls {
                             .0,
                     );
                 }
-                Some(Err(e)) => out.push(DirectoryDrift {
-                    source: source.name.clone(),
-                    listed_at: crate::reconcile::rfc3339(Utc::now().timestamp_millis()),
-                    complete: false,
-                    problem: Some(e),
-                    users_listed: 0,
-                    groups_listed: 0,
-                    requests: 0,
-                    offboard: Vec::new(),
-                    add: Vec::new(),
-                    remove: Vec::new(),
-                    withheld_removals: 0,
-                    no_email: 0,
-                    domo_removals: 0,
-                    events: Vec::new(),
-                }),
+                Some(Err(e)) => out.push(DirectoryDrift::unlisted(&source.name, e)),
             }
         }
         Ok(out)
@@ -174,46 +194,21 @@ impl Pulls {
                 "marked directory passes interrupted by a stop as failed"
             );
         }
-        let id = self
-            .store
-            .insert_scoped_run(started_by, apply, Some(source), now)
-            .await?;
-        let run = crate::store::RunRow {
-            id,
-            started_ms: now,
-            finished_ms: None,
-            started_by: started_by.to_owned(),
+        let run = RunRecord::start(
+            &self.store,
+            &self.notifier,
+            started_by,
             apply,
-            status: "running".to_owned(),
-            plan: None,
-            error: None,
-            approved_by: None,
-            approved_ms: None,
-            scope: Some(source.to_owned()),
-        };
+            Some(source),
+            now,
+        )
+        .await?;
+        let id = run.id();
         let (drift, known) = match self.survey(source, connector, progress).await {
             Ok(found) => found,
             Err(e) => {
-                let msg = e.to_string();
-                let now = Utc::now().timestamp_millis();
-                let notices = crate::notify::build::run_items(
-                    &self.notifier,
-                    &run,
-                    "failed",
-                    None,
-                    Some(&msg),
-                    now,
-                );
-                match self
-                    .store
-                    .finish_run(id, "failed", None, Some(&msg), &notices, now)
-                    .await
-                {
-                    Ok(()) if !notices.is_empty() => self.notifier.ring(),
-                    Ok(()) => {}
-                    Err(f) => {
-                        tracing::warn!(error = %f, run = id, "could not record the failed pass");
-                    }
+                if let Err(f) = run.finish("failed", None, Some(&e.to_string())).await {
+                    tracing::warn!(error = %f, run = id, "could not record the failed pass");
                 }
                 return Err(e);
             }
@@ -221,7 +216,6 @@ impl Pulls {
         let removals = caps::removals(&known, &drift.events, &self.rules, &self.protected);
         let held = caps::over_cap(source, &removals, &self.limits);
         let plan = ReconcilePlan::directory_only(vec![drift], held);
-        let json = serde_json::to_string(&plan).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let status = if !apply {
             "planned"
         } else if plan.held.is_some() {
@@ -237,18 +231,8 @@ impl Pulls {
                 "source" => source.to_owned(), "kind" => "held")
             .increment(d.removals() as u64);
         }
-        let now = Utc::now().timestamp_millis();
-        let notices =
-            crate::notify::build::run_items(&self.notifier, &run, status, Some(&plan), None, now);
-        self.store
-            .finish_run(id, status, Some(&json), None, &notices, now)
-            .await?;
-        if !notices.is_empty() {
-            self.notifier.ring();
-        }
-        crate::reconcile::load_report(&self.store, id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("the run vanished".into()))
+        run.finish(status, Some(&plan), None).await?;
+        run.report().await
     }
 
     /// Queues the events of `drifts`, each under its source, in one commit.
@@ -339,5 +323,34 @@ fn record_drift(source: &str, d: &DirectoryDrift, queued: bool) {
         metrics::counter!(crate::prometheus::DIRECTORY_DRIFT,
             "source" => source.to_owned(), "kind" => *kind)
         .increment(*n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DirectoryDrift;
+
+    #[test]
+    fn a_drift_summary_counts_what_was_listed_and_marks_an_incomplete_listing() {
+        let mut d = DirectoryDrift {
+            complete: true,
+            problem: None,
+            users_listed: 12,
+            groups_listed: 3,
+            offboard: vec!["ada@example.com".into(), "bob@example.com".into()],
+            ..DirectoryDrift::unlisted("okta", String::new())
+        };
+        assert_eq!(
+            d.summary(),
+            "12 user(s), 3 mapped group(s) listed: 2 to offboard, 0 to add, 0 to remove, \
+             0 removal(s) withheld"
+        );
+        d.complete = false;
+        d.withheld_removals = 4;
+        assert_eq!(
+            d.summary(),
+            "12 user(s), 3 mapped group(s) listed (INCOMPLETE): 2 to offboard, 0 to add, \
+             0 to remove, 4 removal(s) withheld"
+        );
     }
 }

@@ -41,40 +41,31 @@ async fn read(
     users: &mut BTreeMap<String, ListedUser>,
     listing: &mut Listing,
 ) -> Result<(), PullError> {
-    let mut url = okta.endpoint("api/v1/users")?;
-    url.query_pairs_mut().append_pair("limit", LIMIT);
-    pages(
-        okta,
-        url,
-        "users",
-        "users",
-        progress,
-        &mut listing.requests,
-        |page| {
-            for u in page {
-                add_user(users, u);
-            }
-        },
-    )
-    .await?;
-    let mut url = okta.endpoint("api/v1/users")?;
-    url.query_pairs_mut()
-        .append_pair("filter", "status eq \"DEPROVISIONED\"")
-        .append_pair("limit", LIMIT);
-    pages(
-        okta,
-        url,
-        "users",
-        "deprovisioned users",
-        progress,
-        &mut listing.requests,
-        |page| {
-            for u in page {
-                add_user(users, u);
-            }
-        },
-    )
-    .await?;
+    // The plain list omits `DEPROVISIONED` users: they are asked for apart.
+    for (filter, what) in [
+        (None, "users"),
+        (Some("status eq \"DEPROVISIONED\""), "deprovisioned users"),
+    ] {
+        let mut url = okta.endpoint("api/v1/users")?;
+        if let Some(f) = filter {
+            url.query_pairs_mut().append_pair("filter", f);
+        }
+        url.query_pairs_mut().append_pair("limit", LIMIT);
+        pages(
+            okta,
+            url,
+            "users",
+            what,
+            progress,
+            &mut listing.requests,
+            |page| {
+                for u in page {
+                    add_user(users, u);
+                }
+            },
+        )
+        .await?;
+    }
     let mut wanted: Vec<(String, String)> = Vec::new();
     let mut url = okta.endpoint("api/v1/groups")?;
     url.query_pairs_mut().append_pair("limit", LIMIT);

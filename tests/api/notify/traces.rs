@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dgs_sims::domo::{SeedUser, SimConfig, Simulator};
 use domo_group_sync::config::{Scheme, Secret};
 use serde_json::Value;
 
-use crate::helpers::{Options, SW_SECRET, adhoc_source, canonical, sign_with, spawn_binary_env};
+use crate::helpers::{
+    Options, SW_SECRET, adhoc_source, canonical, sign_with, spawn_binary_env, start_domo,
+};
 
 type Spans = Arc<Mutex<Vec<Value>>>;
 
@@ -73,19 +74,7 @@ fn attr_str<'a>(span: &'a Value, key: &str) -> Option<&'a str> {
 async fn one_trace_follows_a_webhook_through_its_job_to_each_domo_call() {
     // Arrange: Domo, a collector, and the binary told where to export by OTEL_* alone.
     let dir = tempfile::tempdir().expect("tempdir");
-    let sim = Simulator::new(SimConfig {
-        users: vec![SeedUser {
-            email: "ada@example.com".into(),
-            name: "Ada".into(),
-            role: "Participant".into(),
-        }],
-        ..SimConfig::default()
-    });
-    let sim_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let sim_addr = sim_listener.local_addr().expect("addr");
-    tokio::spawn(sim.clone().serve(sim_listener, std::future::pending()));
+    let (_, sim_addr) = start_domo(["ada@example.com"]).await;
     let (endpoint, spans, content_types) = collector().await;
     let db = crate::db::TestDb::create(dir.path()).await;
     let options = Options {

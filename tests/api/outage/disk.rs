@@ -20,8 +20,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use domo_group_sync::config::{Secret, StoreConfig};
-use domo_group_sync::store::Store;
 use sqlx::Connection as _;
 
 use super::postgres::{simulator, skip_or_fail, wait_for};
@@ -161,20 +159,9 @@ async fn sqlite_on_a_full_disk_answers_503_and_recovers_when_space_returns() {
     )
     .await;
     let pid = bin.child.id();
-    let source = bin
-        .config
-        .sources
-        .iter()
-        .find(|s| s.name == "sw")
-        .cloned()
-        .expect("sw source");
+    let source = bin.source("sw");
     // The test reads through a store of its own (reads work on a full disk).
-    let store = Store::connect(&StoreConfig {
-        url: Secret::new(format!("sqlite://{}", db.display())),
-        ..bin.config.store.clone()
-    })
-    .await
-    .expect("the test's own connection");
+    let store = own_store(&bin, format!("sqlite://{}", db.display())).await;
 
     let mut load = Load::start(&bin.base, &source, 4, Duration::from_millis(150));
     let (ready_stop, readiness) = poll_readiness(&bin.base);

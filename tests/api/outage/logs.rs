@@ -17,13 +17,7 @@ async fn a_log_that_cannot_be_written_costs_log_lines_not_requests() {
     };
     let launcher = ["sh", "-c", r#"exec "$0" "$@" 2>/dev/full"#];
     let bin = spawn_binary_via(&launcher, dir.path(), sim_addr, &options, "", "debug", None).await;
-    let source = bin
-        .config
-        .sources
-        .iter()
-        .find(|s| s.name == "sw")
-        .cloned()
-        .expect("sw source");
+    let source = bin.source("sw");
     let client = reqwest::Client::new();
     let body = canonical(
         "evt_log_1",

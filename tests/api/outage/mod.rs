@@ -19,10 +19,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dgs_sims::domo::SimState;
-use domo_group_sync::config::SourceConfig;
+use domo_group_sync::config::{Secret, SourceConfig, StoreConfig};
 use domo_group_sync::store::{EventFilter, Store};
 
-use crate::helpers::{canonical, sign_with};
+use crate::helpers::{Binary, canonical, sign_with};
 
 /// Users the load spreads over (seeded in the simulator as `o{n}@example.com`).
 pub const USERS: usize = 30;
@@ -57,6 +57,17 @@ pub struct Load {
 
 pub fn email(user: usize) -> String {
     format!("o{user}@example.com")
+}
+
+/// A store of the test's own at `url`, with the service's other store settings: it watches
+/// what the service commits.
+pub async fn own_store(bin: &Binary, url: String) -> Store {
+    Store::connect(&StoreConfig {
+        url: Secret::new(url),
+        ..bin.config.store.clone()
+    })
+    .await
+    .expect("the test's own connection")
 }
 
 impl Load {

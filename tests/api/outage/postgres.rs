@@ -6,13 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use dgs_sims::domo::{Faults, SeedUser, SimConfig, Simulator};
-use domo_group_sync::config::{Secret, StoreConfig};
-use domo_group_sync::store::Store;
+use dgs_sims::domo::{Faults, Simulator};
 
 use super::cluster::Cluster;
 use super::*;
-use crate::helpers::{Backend, Options, backend, spawn_binary};
+use crate::helpers::{Backend, Options, backend, spawn_binary, start_domo};
 
 /// How long the store stays away.
 const OUTAGE: Duration = Duration::from_secs(10);
@@ -28,25 +26,11 @@ pub fn skip_or_fail(test: &str, why: &str) {
 /// Starts the Domo simulator in this process with the load's users; every call takes
 /// `latency_ms`, so that jobs are in flight when the store goes away.
 pub async fn simulator(latency_ms: u64) -> (Simulator, std::net::SocketAddr) {
-    let sim = Simulator::new(SimConfig {
-        users: (0..USERS)
-            .map(|u| SeedUser {
-                email: email(u),
-                name: format!("o{u}"),
-                role: "Participant".into(),
-            })
-            .collect(),
-        ..SimConfig::default()
-    });
+    let (sim, addr) = start_domo((0..USERS).map(email)).await;
     sim.set_faults(Faults {
         latency_ms,
         ..Faults::default()
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(sim.clone().serve(listener, std::future::pending()));
     (sim, addr)
 }
 
@@ -91,19 +75,8 @@ async fn postgres_stopped_for_ten_seconds_under_load_costs_only_503s() {
         Some(log.clone()),
     )
     .await;
-    let source = bin
-        .config
-        .sources
-        .iter()
-        .find(|s| s.name == "sw")
-        .cloned()
-        .expect("sw source");
-    let store = Store::connect(&StoreConfig {
-        url: Secret::new(cluster.url()),
-        ..bin.config.store.clone()
-    })
-    .await
-    .expect("the test's own connection");
+    let source = bin.source("sw");
+    let store = own_store(&bin, cluster.url()).await;
 
     let mut load = Load::start(&bin.base, &source, 4, Duration::from_millis(150));
     let (ready_stop, readiness) = poll_readiness(&bin.base);

@@ -14,14 +14,10 @@ async fn entra_provisioning_cycle_drives_domo() {
 
     // Test Connection: a filter on the matching attribute with a random GUID.
     let (s, list) = app
-        .scim_call(
-            Method::GET,
-            &format!(
-                "/Users?filter={}",
-                q(r#"userName eq "8b1e4d3a-6f0c-4a8e-9b0b-1f1e2d3c4b5a""#)
-            ),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}",
+            q(r#"userName eq "8b1e4d3a-6f0c-4a8e-9b0b-1f1e2d3c4b5a""#)
+        ))
         .await;
     assert_eq!(
         (
@@ -34,11 +30,10 @@ async fn entra_provisioning_cycle_drives_domo() {
 
     // Create User: the match query, then the POST as Entra sends it.
     let (s, list) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Users?filter={}", q(r#"userName eq "ada@example.com""#)),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}",
+            q(r#"userName eq "ada@example.com""#)
+        ))
         .await;
     assert_eq!((s, list["totalResults"].as_i64()), (200, Some(0)));
     let (s, user) = app
@@ -70,35 +65,27 @@ async fn entra_provisioning_cycle_drives_domo() {
     );
 
     // Get User; Get User by query; Get User by query, zero results.
-    let (s, got) = app
-        .scim_call(Method::GET, &format!("/Users/{uid}"), None)
-        .await;
+    let (s, got) = app.scim_get(&format!("/Users/{uid}")).await;
     assert_eq!((s, &got["userName"]), (200, &json!("ada@example.com")));
     let (_, by) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Users?filter={}", q(r#"userName eq "ADA@EXAMPLE.COM""#)),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}",
+            q(r#"userName eq "ADA@EXAMPLE.COM""#)
+        ))
         .await;
     assert_eq!(by["Resources"][0]["id"], uid.as_str());
     let (_, by) = app
-        .scim_call(
-            Method::GET,
-            &format!(
-                "/Users?filter={}",
-                q(r#"externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef""#)
-            ),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}",
+            q(r#"externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef""#)
+        ))
         .await;
     assert_eq!(by["totalResults"], 1);
     let (_, none) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Users?filter={}", q(r#"userName eq "nobody@example.com""#)),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}",
+            q(r#"userName eq "nobody@example.com""#)
+        ))
         .await;
     assert_eq!(none["totalResults"], 0);
 
@@ -133,22 +120,14 @@ async fn entra_provisioning_cycle_drives_domo() {
     assert_eq!(s, 201, "{group}");
     let gid = group["id"].as_str().expect("id").to_owned();
     let (s, g) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Groups/{gid}?excludedAttributes=members"),
-            None,
-        )
+        .scim_get(&format!("/Groups/{gid}?excludedAttributes=members"))
         .await;
     assert_eq!((s, &g["displayName"]), (200, &json!("Marketing")));
     let (_, by) = app
-        .scim_call(
-            Method::GET,
-            &format!(
-                "/Groups?excludedAttributes=members&filter={}",
-                q(r#"displayName eq "Marketing""#)
-            ),
-            None,
-        )
+        .scim_get(&format!(
+            "/Groups?excludedAttributes=members&filter={}",
+            q(r#"displayName eq "Marketing""#)
+        ))
         .await;
     assert_eq!(by["Resources"][0]["id"], gid.as_str());
 
@@ -162,14 +141,10 @@ async fn entra_provisioning_cycle_drives_domo() {
     assert_eq!(app.domo_groups_of("ada@example.com").await, ["Marketing"]);
     // Entra's membership probe.
     let (_, probe) = app
-        .scim_call(
-            Method::GET,
-            &format!(
-                "/Groups?excludedAttributes=members&filter={}",
-                q(&format!(r#"id eq "{gid}" and members eq "{uid}""#))
-            ),
-            None,
-        )
+        .scim_get(&format!(
+            "/Groups?excludedAttributes=members&filter={}",
+            q(&format!(r#"id eq "{gid}" and members eq "{uid}""#))
+        ))
         .await;
     assert_eq!(probe["totalResults"], 1);
 
@@ -186,17 +161,13 @@ async fn entra_provisioning_cycle_drives_domo() {
         app.domo_groups_of("ada@example.com").await.is_empty(),
         "offboarded in Domo"
     );
-    let (_, g) = app
-        .scim_call(Method::GET, &format!("/Groups/{gid}"), None)
-        .await;
+    let (_, g) = app.scim_get(&format!("/Groups/{gid}")).await;
     assert_eq!(
         g["members"][0]["value"],
         uid.as_str(),
         "the SCIM membership is kept"
     );
-    let (_, u) = app
-        .scim_call(Method::GET, &format!("/Users/{uid}"), None)
-        .await;
+    let (_, u) = app.scim_get(&format!("/Users/{uid}")).await;
     assert_eq!(u["active"], false, "a deactivated user is still served");
     // Restore (with the flag: a JSON boolean): Entra does not re-send the memberships.
     let (s, _) = app
@@ -254,24 +225,14 @@ async fn entra_provisioning_cycle_drives_domo() {
         app.domo_groups_of("ada@example.com").await.is_empty(),
         "a deleted user is offboarded"
     );
-    assert_eq!(
-        app.scim_call(Method::GET, &format!("/Users/{uid}"), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(app.scim_get(&format!("/Users/{uid}")).await.0, 404);
     assert_eq!(
         app.scim_call(Method::DELETE, &format!("/Groups/{gid}"), None)
             .await
             .0,
         204
     );
-    assert_eq!(
-        app.scim_call(Method::GET, &format!("/Groups/{gid}"), None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(app.scim_get(&format!("/Groups/{gid}")).await.0, 404);
     app.wait_idle().await;
     assert_eq!(app.store.count_events("dead").await.expect("count"), 0);
 }

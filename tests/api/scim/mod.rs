@@ -57,6 +57,11 @@ impl TestApp {
         scim_answer(resp).await
     }
 
+    /// `scim_call` for a GET.
+    pub async fn scim_get(&self, path: &str) -> (u16, Value) {
+        self.scim_call(Method::GET, path, None).await
+    }
+
     /// The SCIM base URL of the source `scim`, as served.
     pub fn scim_base(&self) -> String {
         self.url("/scim/scim/v2")

@@ -30,14 +30,10 @@ async fn okta_provisioning_cycle_drives_domo() {
 
     // Does the user exist? (Okta pages every list.)
     let (s, list) = app
-        .scim_call(
-            Method::GET,
-            &format!(
-                "/Users?filter={}&startIndex=1&count=100",
-                q(r#"userName eq "grace@example.com""#)
-            ),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}&startIndex=1&count=100",
+            q(r#"userName eq "grace@example.com""#)
+        ))
         .await;
     assert_eq!(
         (
@@ -67,9 +63,7 @@ async fn okta_provisioning_cycle_drives_domo() {
     );
 
     // Retrieve, and update by PUT.
-    let (s, got) = app
-        .scim_call(Method::GET, &format!("/Users/{uid}"), None)
-        .await;
+    let (s, got) = app.scim_get(&format!("/Users/{uid}")).await;
     assert_eq!((s, &got["name"]["givenName"]), (200, &json!("Grace")));
     let (s, put) = app
         .scim_call(
@@ -89,16 +83,13 @@ async fn okta_provisioning_cycle_drives_domo() {
         .await;
     assert_eq!(s, 201, "{group}");
     let gid = group["id"].as_str().expect("id").to_owned();
-    let (_, page) = app
-        .scim_call(Method::GET, "/Groups?startIndex=1&count=100", None)
-        .await;
+    let (_, page) = app.scim_get("/Groups?startIndex=1&count=100").await;
     assert_eq!(page["totalResults"], 1);
     let (_, by) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Groups?filter={}", q(r#"displayName eq "eng-platform""#)),
-            None,
-        )
+        .scim_get(&format!(
+            "/Groups?filter={}",
+            q(r#"displayName eq "eng-platform""#)
+        ))
         .await;
     assert_eq!(by["Resources"][0]["id"], gid.as_str());
 
@@ -187,9 +178,7 @@ async fn okta_provisioning_cycle_drives_domo() {
             .0,
         204
     );
-    let (s, u) = app
-        .scim_call(Method::GET, &format!("/Users/{uid}"), None)
-        .await;
+    let (s, u) = app.scim_get(&format!("/Users/{uid}")).await;
     assert_eq!((s, &u["active"]), (200, &json!(false)));
     app.wait_idle().await;
     assert_eq!(app.store.count_events("dead").await.expect("count"), 0);

@@ -51,7 +51,7 @@ async fn requests_need_the_sources_token_and_errors_are_scim_documents() {
     )
     .await;
     assert_eq!(s, 401);
-    assert_eq!(app.scim_call(Method::GET, "/Users", None).await.0, 200);
+    assert_eq!(app.scim_get("/Users").await.0, 200);
     // A source that is not a SCIM one, or none at all.
     for path in ["/scim/sw/v2/Users", "/scim/nope/v2/Users"] {
         let resp = app
@@ -73,9 +73,7 @@ async fn requests_need_the_sources_token_and_errors_are_scim_documents() {
         .expect("sent");
     assert_eq!(resp.status(), 404);
     // Paths and methods that do not exist; unsupported features.
-    let (s, err) = app
-        .scim_call(Method::GET, "/8b1e4d3a-6f0c-4a8e-9b0b-1f1e2d3c4b5a", None)
-        .await;
+    let (s, err) = app.scim_get("/8b1e4d3a-6f0c-4a8e-9b0b-1f1e2d3c4b5a").await;
     assert_eq!((s, &err["status"]), (404, &json!("404")));
     for path in ["/ServiceProviderConfig", "/Schemas", "/ResourceTypes"] {
         let (s, err) = app.scim_call(Method::DELETE, path, None).await;
@@ -108,9 +106,7 @@ async fn requests_need_the_sources_token_and_errors_are_scim_documents() {
 #[tokio::test]
 async fn discovery_advertises_what_is_implemented() {
     let app = spawn_scim().await;
-    let (s, spc) = app
-        .scim_call(Method::GET, "/ServiceProviderConfig", None)
-        .await;
+    let (s, spc) = app.scim_get("/ServiceProviderConfig").await;
     assert_eq!(s, 200);
     assert_eq!(
         (
@@ -120,28 +116,14 @@ async fn discovery_advertises_what_is_implemented() {
         ),
         (&json!(true), &json!(false), &json!(false))
     );
-    let (_, rts) = app.scim_call(Method::GET, "/ResourceTypes", None).await;
+    let (_, rts) = app.scim_get("/ResourceTypes").await;
     assert_eq!(rts["Resources"][0]["endpoint"], "/Users");
     let (s, user) = app
-        .scim_call(
-            Method::GET,
-            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
-            None,
-        )
+        .scim_get("/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
         .await;
     assert_eq!((s, &user["name"]), (200, &json!("User")));
-    assert_eq!(
-        app.scim_call(Method::GET, "/Schemas/urn:example:nothing", None)
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        app.scim_call(Method::GET, "/ResourceTypes/Device", None)
-            .await
-            .0,
-        404
-    );
+    assert_eq!(app.scim_get("/Schemas/urn:example:nothing").await.0, 404);
+    assert_eq!(app.scim_get("/ResourceTypes/Device").await.0, 404);
 }
 
 pub(super) async fn create(app: &crate::helpers::TestApp, user_name: &str) -> String {
@@ -178,9 +160,7 @@ async fn a_member_must_be_a_user_of_the_source_and_errors_change_nothing() {
             .is_some_and(|d| d.contains("no-such-user")),
         "{err}"
     );
-    let (_, g) = app
-        .scim_call(Method::GET, &format!("/Groups/{gid}"), None)
-        .await;
+    let (_, g) = app.scim_get(&format!("/Groups/{gid}")).await;
     assert!(g.get("members").is_none(), "atomic: {g}");
     let after = app.store.count_events("done").await.expect("count")
         + app.store.count_pending().await.expect("count");
@@ -191,9 +171,7 @@ async fn a_member_must_be_a_user_of_the_source_and_errors_change_nothing() {
             {"op": "replace", "path": "displayName", "value": "Ada"}, {"op": "replace", "path": "active", "value": "perhaps"}]})))
         .await;
     assert_eq!(s, 400);
-    let (_, u) = app
-        .scim_call(Method::GET, &format!("/Users/{uid}"), None)
-        .await;
+    let (_, u) = app.scim_get(&format!("/Users/{uid}")).await;
     assert!(u.get("displayName").is_none(), "{u}");
     // Unknown ids answer 404 on every operation.
     for m in [Method::GET, Method::DELETE] {
@@ -225,7 +203,7 @@ async fn a_member_must_be_a_user_of_the_source_and_errors_change_nothing() {
 async fn scim_requests_are_counted_by_operation_and_status() {
     let app = spawn_scim().await;
     create(&app, "ada@example.com").await;
-    app.scim_call(Method::GET, "/Users/nope", None).await;
+    app.scim_get("/Users/nope").await;
     let resp = app
         .client
         .get(app.url("/scim/nobody/v2/Users"))
@@ -305,23 +283,13 @@ async fn a_scim_token_rotates_with_a_reload() {
         ),
     )
     .expect("write");
-    let reload = app
-        .api(Method::POST, "/api/v1/admin/reload")
-        .send()
-        .await
-        .expect("reload");
-    assert_eq!(reload.status(), 200);
+    app.reload().await;
     assert_eq!(
         (status(SCIM_TOKEN).await, status(new_token).await),
         (200, 200)
     );
     std::fs::write(&path, text.replace(&old_digest, &new_digest)).expect("write");
-    let reload = app
-        .api(Method::POST, "/api/v1/admin/reload")
-        .send()
-        .await
-        .expect("reload");
-    assert_eq!(reload.status(), 200);
+    app.reload().await;
     assert_eq!(
         (status(SCIM_TOKEN).await, status(new_token).await),
         (401, 200)

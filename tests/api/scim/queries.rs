@@ -17,13 +17,9 @@ async fn lists_page_in_creation_order_and_filter() {
     let page = |start: i64, count: i64| {
         let app = &app;
         async move {
-            app.scim_call(
-                Method::GET,
-                &format!("/Users?startIndex={start}&count={count}"),
-                None,
-            )
-            .await
-            .1
+            app.scim_get(&format!("/Users?startIndex={start}&count={count}"))
+                .await
+                .1
         }
     };
     let p = page(2, 2).await;
@@ -52,36 +48,24 @@ async fn lists_page_in_creation_order_and_filter() {
     assert_eq!(p["itemsPerPage"], 1);
     // A filter, paged.
     let (_, f) = app
-        .scim_call(
-            Method::GET,
-            &format!(
-                "/Users?filter={}&startIndex=2&count=2",
-                q(r#"userName sw "USER""#)
-            ),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}&startIndex=2&count=2",
+            q(r#"userName sw "USER""#)
+        ))
         .await;
     assert_eq!(
         (&f["totalResults"], &f["itemsPerPage"]),
         (&json!(5), &json!(2))
     );
     let (s, err) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Users?filter={}", q("userName zz 1")),
-            None,
-        )
+        .scim_get(&format!("/Users?filter={}", q("userName zz 1")))
         .await;
     assert_eq!((s, &err["scimType"]), (400, &json!("invalidFilter")));
-    let (s, err) = app.scim_call(Method::GET, "/Users?count=ten", None).await;
+    let (s, err) = app.scim_get("/Users?count=ten").await;
     assert_eq!((s, &err["scimType"]), (400, &json!("invalidValue")));
     // attributes / excludedAttributes; .search.
     let (_, one) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Users/{}?attributes=userName", ids[0]),
-            None,
-        )
+        .scim_get(&format!("/Users/{}?attributes=userName", ids[0]))
         .await;
     assert_eq!(
         one.as_object()
@@ -89,11 +73,10 @@ async fn lists_page_in_creation_order_and_filter() {
         Some(vec!["id".into(), "schemas".into(), "userName".into()])
     );
     let (_, one) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Users/{}?excludedAttributes=meta,userName", ids[0]),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users/{}?excludedAttributes=meta,userName",
+            ids[0]
+        ))
         .await;
     assert!(one.get("meta").is_none() && one.get("userName").is_none() && one.get("id").is_some());
     let (s, found) = app
@@ -136,16 +119,13 @@ async fn user_names_are_unique_without_regard_to_case_and_never_padded() {
         "{err}"
     );
     // Stored as sent; found in any case.
-    let (_, u) = app
-        .scim_call(Method::GET, &format!("/Users/{id}"), None)
-        .await;
+    let (_, u) = app.scim_get(&format!("/Users/{id}")).await;
     assert_eq!(u["userName"], "Ada@Example.com");
     let (_, by) = app
-        .scim_call(
-            Method::GET,
-            &format!("/Users?filter={}", q(r#"userName eq "ADA@EXAMPLE.COM""#)),
-            None,
-        )
+        .scim_get(&format!(
+            "/Users?filter={}",
+            q(r#"userName eq "ADA@EXAMPLE.COM""#)
+        ))
         .await;
     assert_eq!(by["totalResults"], 1);
     // Renaming onto another user's name is refused; changing only the case of one's own is not.

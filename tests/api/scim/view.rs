@@ -50,19 +50,13 @@ async fn get_reflects_what_the_idp_set_while_domo_is_still_applying() {
     )
     .await;
     // Answered from the SCIM view: the membership is there although Domo has none of it.
-    let (_, g) = app
-        .scim_call(Method::GET, &format!("/Groups/{gid}"), None)
-        .await;
+    let (_, g) = app.scim_get(&format!("/Groups/{gid}")).await;
     assert_eq!(g["members"], json!([{"value": uid}]));
     let (_, by) = app
-        .scim_call(
-            Method::GET,
-            &format!(
-                "/Groups?filter={}",
-                q(&format!(r#"members[value eq "{uid}"]"#))
-            ),
-            None,
-        )
+        .scim_get(&format!(
+            "/Groups?filter={}",
+            q(&format!(r#"members[value eq "{uid}"]"#))
+        ))
         .await;
     assert_eq!(by["totalResults"], 1);
     assert!(
@@ -105,9 +99,9 @@ async fn a_retried_request_changes_nothing() {
             .await;
         let events = scim_events(&app).await.len();
         let version = |v: &Value| v["meta"]["version"].clone();
-        let (_, before) = app.scim_call(Method::GET, &path, None).await;
+        let (_, before) = app.scim_get(&path).await;
         let (again, _) = app.scim_call(method, &path, Some(body)).await;
-        let (_, after) = app.scim_call(Method::GET, &path, None).await;
+        let (_, after) = app.scim_get(&path).await;
         assert_eq!(first, again, "{path}: same answer");
         assert_eq!(
             scim_events(&app).await.len(),

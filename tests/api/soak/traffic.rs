@@ -12,7 +12,7 @@ use std::time::Duration;
 use domo_group_sync::config::{Config, ConfigInput, SourceConfig};
 use serde_json::json;
 
-use crate::helpers::{DEFAULT_RULES, GITHUB_SECRET, OKTA_SECRET, SW_SECRET, sign_with};
+use crate::helpers::{DEFAULT_RULES, GITHUB_SECRET, OKTA_SECRET, SW_SECRET, sign_with, source_of};
 use crate::replicas::procs::free_port;
 use crate::resilience::{Ev, generate};
 
@@ -63,16 +63,7 @@ pub fn sources() -> Vec<SourceConfig> {
         env: &env,
     })
     .expect("the soak's configuration is valid");
-    SOURCES
-        .iter()
-        .map(|name| {
-            cfg.sources
-                .iter()
-                .find(|s| s.name == *name)
-                .cloned()
-                .expect("source")
-        })
-        .collect()
+    SOURCES.iter().map(|name| source_of(&cfg, name)).collect()
 }
 
 /// One delivery: an event rendered for one source.
