@@ -11,7 +11,8 @@ import time
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("DGS_BIN", os.path.join(ROOT, "target", "debug", "domo-group-sync"))
+TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+BIN = os.environ.get("DGS_BIN", os.path.join(TARGET, "debug", "domo-group-sync"))
 
 ADMIN_TOKEN = "dgs-browser-admin-token-0123456789"
 VIEWER_TOKEN = "dgs-browser-viewer-token-0123456789"
