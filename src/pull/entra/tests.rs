@@ -137,6 +137,7 @@ async fn a_round_stores_its_cursor_only_at_its_end_and_a_401_fetches_a_new_token
         .up_to_n_times(1)
         .mount(&server)
         .await;
+    let origin = base.clone();
     Mock::given(method("GET"))
         .and(path("/v1.0/users/delta"))
         .respond_with(move |r: &Request| {
@@ -144,18 +145,12 @@ async fn a_round_stores_its_cursor_only_at_its_end_and_a_401_fetches_a_new_token
                 page(
                     json!([{"id": "u2", "mail": "bob@example.com", "accountEnabled": false}]),
                     None,
-                    Some(format!(
-                        "{}/v1.0/users/delta?$deltatoken=U",
-                        r.url.origin().ascii_serialization()
-                    )),
+                    Some(format!("{origin}/v1.0/users/delta?$deltatoken=U")),
                 )
             } else {
                 page(
                     json!([{"id": "u1", "mail": "ada@example.com"}]),
-                    Some(format!(
-                        "{}/v1.0/users/delta?$skiptoken=1",
-                        r.url.origin().ascii_serialization()
-                    )),
+                    Some(format!("{origin}/v1.0/users/delta?$skiptoken=1")),
                     None,
                 )
             }
