@@ -54,7 +54,7 @@ impl EntraSim {
             .control(
                 reqwest::Method::POST,
                 "/_sim/users",
-                json!({"userPrincipalName": email, "displayName": email, "department": "Sales"}),
+                json!({"userPrincipalName": email, "displayName": email, "jobTitle": "Engineer"}),
             )
             .await;
         r["id"].as_str().expect("user id").to_owned()
