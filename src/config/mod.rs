@@ -10,7 +10,7 @@ mod sections;
 mod types;
 
 pub use load::{ConfigErrors, ConfigInput};
-pub use pull::{Provider, PullConfig};
+pub use pull::{ENTRA_LOGIN_BASE, Provider, PullConfig};
 pub use types::*;
 
 /// SHA-256 of a secret file's content: how a change is noticed without keeping the value.

@@ -50,6 +50,9 @@ impl Provider {
     }
 }
 
+/// Entra's default `login_base`: the identity platform of the global cloud.
+pub const ENTRA_LOGIN_BASE: &str = "https://login.microsoftonline.com";
+
 /// `[sources.pull]`, validated for its provider.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PullConfig {
@@ -66,8 +69,13 @@ pub struct PullConfig {
     pub client_secret: Option<Secret>,
     /// `tenant_id`: Entra tenant.
     pub tenant_id: Option<Secret>,
+    /// `login_base`: Entra's identity platform root, where the token endpoint
+    /// `{login_base}/{tenant}/oauth2/v2.0/token` is (default `https://login.microsoftonline.com`;
+    /// a national cloud's or a simulator's address). Entra only: `None` for other providers.
+    pub login_base: Option<url::Url>,
     /// `private_key`: PEM private key (PKCS#8 RSA or P-256) signing `private_key_jwt`
-    /// assertions (Okta service app).
+    /// assertions (Okta service app; Entra certificate credentials, with the certificate in
+    /// the same PEM).
     pub private_key: Option<Secret>,
     /// `interval_secs`: how often missed events are pulled; 0 = no event pull. Default 60.
     pub interval_secs: u64,
@@ -94,6 +102,7 @@ impl PullConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawPull {
     pub api_base: Option<Text>,
+    pub login_base: Option<Text>,
     pub token: Option<Text>,
     pub client_id: Option<Text>,
     pub client_secret: Option<Text>,
@@ -168,6 +177,7 @@ impl Cx<'_> {
             ));
         }
         let api_base = self.pull_api_base(raw.api_base.as_ref(), provider, &path);
+        let login_base = self.pull_login_base(raw.login_base.as_ref(), provider, &path);
         let given = |key: &str| match key {
             "token" => raw.token.is_some(),
             "client_id" => raw.client_id.is_some(),
@@ -229,10 +239,18 @@ impl Cx<'_> {
         let client_secret = secret(&raw.client_secret, "client_secret");
         let tenant_id = secret(&raw.tenant_id, "tenant_id");
         let private_key = secret(&raw.private_key, "private_key");
-        if let Some(key) = &private_key
-            && let Err(e) = crate::pull::jwt::SigningKey::from_pem(key.expose())
-        {
-            self.err(format!("{path}.private_key: {e}"));
+        if let Some(key) = &private_key {
+            if let Err(e) = crate::pull::jwt::SigningKey::from_pem(key.expose()) {
+                self.err(format!("{path}.private_key: {e}"));
+            } else if provider == Provider::Entra
+                && crate::pull::jwt::certificate_thumbprint(key.expose()).is_none()
+            {
+                self.err(format!(
+                    "{path}.private_key: Entra's certificate credentials need the certificate \
+                     too: put its PEM (`BEGIN CERTIFICATE`) after the private key in the same \
+                     secret (its thumbprint names the key to Entra)"
+                ));
+            }
         }
         for (key, value) in [("token", &token), ("client_secret", &client_secret)] {
             if let Some(v) = value
@@ -261,6 +279,7 @@ impl Cx<'_> {
             client_id,
             client_secret,
             tenant_id,
+            login_base,
             private_key,
             interval_secs,
             directory_interval_secs,
@@ -271,6 +290,44 @@ impl Cx<'_> {
             },
             max_requests_per_minute: raw.max_requests_per_minute.unwrap_or(0),
         })
+    }
+
+    /// `login_base`: Entra's only (default `https://login.microsoftonline.com`).
+    fn pull_login_base(
+        &mut self,
+        raw: Option<&Text>,
+        provider: Provider,
+        path: &str,
+    ) -> Option<url::Url> {
+        if provider != Provider::Entra {
+            if raw.is_some() {
+                self.err(format!(
+                    "{path}.login_base: not used by {}; remove it (it is Entra's token \
+                     endpoint root)",
+                    provider.as_str()
+                ));
+            }
+            return None;
+        }
+        let text = raw.map_or(ENTRA_LOGIN_BASE, |t| t.0.as_str());
+        match url::Url::parse(text) {
+            Ok(u)
+                if matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.username().is_empty()
+                    && u.password().is_none()
+                    && u.query().is_none() =>
+            {
+                Some(u)
+            }
+            _ => {
+                self.err(format!(
+                    "{path}.login_base: `{text}` is not an http(s) URL without credentials or \
+                     query (e.g. {ENTRA_LOGIN_BASE})"
+                ));
+                None
+            }
+        }
     }
 
     fn pull_api_base(&mut self, raw: Option<&Text>, provider: Provider, path: &str) -> url::Url {

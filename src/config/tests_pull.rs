@@ -188,7 +188,8 @@ private_key = "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY----
 }
 
 #[test]
-fn entra_is_pull_only_and_its_connector_is_not_there_yet() {
+fn entra_is_pull_only_and_takes_a_client_secret_or_a_certificate() {
+    assert!(crate::pull::is_registered(Provider::Entra));
     let p = problems(
         r#"
 [[sources]]
@@ -202,6 +203,7 @@ header = "x-sig"
 client_id = "app"
 tenant_id = "tenant"
 token = "t"
+login_base = "not a url"
 "#,
     );
     has(
@@ -220,14 +222,58 @@ token = "t"
         ],
     );
     has(&p, &["sources[0].pull.token", "not used by entra"]);
-    has(
-        &p,
-        &[
-            "sources[0].pull",
-            "`entra` pull connector is not implemented yet",
-        ],
-    );
+    has(&p, &["sources[0].pull.login_base", "not an http(s) URL"]);
+    assert!(!p.iter().any(|p| p.contains("not implemented")), "{p:#?}");
     assert_eq!(Provider::of(Format::Entra), Some(Provider::Entra));
+
+    let c = parse(
+        r#"
+[[sources]]
+name = "entra"
+format = "entra"
+scheme = "none"
+[sources.pull]
+client_id = "app"
+tenant_id = "tenant"
+client_secret = "s"
+"#,
+        &[],
+    )
+    .expect("valid");
+    let pull = c.sources[0].pull.as_ref().expect("pull");
+    assert_eq!(pull.api_base.as_str(), "https://graph.microsoft.com/");
+    assert_eq!(
+        pull.login_base.as_ref().map(url::Url::as_str),
+        Some("https://login.microsoftonline.com/")
+    );
+
+    // A certificate credential needs the certificate with the key (its thumbprint).
+    let key = include_str!("../../tests/fixtures/test-only-rsa-key.pem");
+    let cert = include_str!("../../tests/fixtures/test-only-rsa-cert.pem");
+    let entra = |pem: &str| {
+        format!(
+            "[[sources]]\nname = \"entra\"\nformat = \"entra\"\nscheme = \"none\"\n\
+             [sources.pull]\nclient_id = \"app\"\ntenant_id = \"t\"\n\
+             private_key = '''{pem}'''\nlogin_base = \"http://127.0.0.1:9\"\n"
+        )
+    };
+    let p = problems(&entra(key));
+    has(&p, &["sources[0].pull.private_key", "BEGIN CERTIFICATE"]);
+    let c = parse(&entra(&format!("{key}{cert}")), &[]).expect("key and certificate");
+    let pull = c.sources[0].pull.as_ref().expect("pull");
+    assert_eq!(
+        pull.login_base.as_ref().map(url::Url::as_str),
+        Some("http://127.0.0.1:9/")
+    );
+}
+
+#[test]
+fn login_base_is_entra_only() {
+    let p = problems(
+        "[[sources]]\nname = \"workos\"\nformat = \"workos\"\nscheme = \"none\"\n\
+         [sources.pull]\ntoken = \"sk\"\nlogin_base = \"https://login.example\"\n",
+    );
+    has(&p, &["sources[0].pull.login_base", "not used by workos"]);
 }
 
 #[test]

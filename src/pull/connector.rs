@@ -72,6 +72,9 @@ pub struct EventPage {
     /// Items of a known type that could not be mapped; they are in `items` as ignored and
     /// counted as errors (reason `unmappable`) so that an operator sees them.
     pub unmappable: usize,
+    /// The page holds a change whose consequences the feed does not list (Entra: a group
+    /// deleted, whose members are not named): the run follows with a directory pass.
+    pub directory_due: bool,
 }
 
 /// A user as the provider's directory lists them.

@@ -37,6 +37,9 @@ pub struct EventsReport {
     pub unmappable: u64,
     /// The stored cursor was no longer honoured: it was reset (and a full pass follows).
     pub cursor_reset: bool,
+    /// The feed held a change it cannot follow by itself (Entra: a group deleted or
+    /// renamed): a directory pass follows.
+    pub directory_due: bool,
     /// The newest event time read (RFC 3339).
     pub newest: Option<String>,
 }
@@ -131,6 +134,7 @@ impl Pulls {
             }
             report.pages += 1;
             report.read += outcomes.len() as u64;
+            report.directory_due |= page.directory_due;
             newest = newest.max(page.newest);
             if page.cursor.is_some() {
                 cursor = page.cursor;

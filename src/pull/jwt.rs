@@ -86,7 +86,21 @@ impl SigningKey {
         audience: &str,
         now: i64,
     ) -> Result<String, String> {
-        let header = serde_json::json!({ "alg": self.alg(), "typ": "JWT" });
+        self.client_assertion_with(client_id, audience, now, None)
+    }
+
+    /// [`Self::client_assertion`] with the certificate's `x5t` in the header when given.
+    pub fn client_assertion_with(
+        &self,
+        client_id: &str,
+        audience: &str,
+        now: i64,
+        x5t: Option<&str>,
+    ) -> Result<String, String> {
+        let mut header = serde_json::json!({ "alg": self.alg(), "typ": "JWT" });
+        if let Some(t) = x5t {
+            header["x5t"] = serde_json::Value::String(t.to_owned());
+        }
         let claims = serde_json::json!({
             "iss": client_id,
             "sub": client_id,
@@ -135,27 +149,60 @@ impl SigningKey {
 
 /// The label and the decoded body of the first PEM block.
 fn pem_block(pem: &str) -> Result<(String, Vec<u8>), String> {
-    let text = pem.trim();
-    let Some(rest) = text.strip_prefix("-----BEGIN ") else {
+    let blocks = pem_blocks(pem)?;
+    // A certificate given with its key (Entra's certificate credentials) is not the key.
+    let mut first = None;
+    for (label, der) in blocks {
+        if label != "CERTIFICATE" {
+            return Ok((label, der));
+        }
+        first.get_or_insert((label, der));
+    }
+    first.ok_or_else(|| "not PEM: no block".to_owned())
+}
+
+/// Every PEM block of `pem`, in order: (label, DER).
+fn pem_blocks(pem: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let mut text = pem.trim();
+    if !text.starts_with("-----BEGIN ") {
         return Err(
             "not PEM: expected `-----BEGIN PRIVATE KEY-----` (give the key's PEM text, e.g. \
              private_key = \"file:/run/secrets/okta-key.pem\")"
                 .into(),
         );
-    };
-    let (label, body) = rest
-        .split_once("-----")
-        .ok_or("not PEM: the BEGIN line is not closed")?;
-    let end = format!("-----END {label}-----");
-    let body = body
-        .split_once(&end)
-        .map(|(b, _)| b)
-        .ok_or_else(|| format!("not PEM: no `{end}` line"))?;
-    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    let der = STANDARD
-        .decode(b64)
-        .map_err(|_| "not PEM: the body is not base64".to_owned())?;
-    Ok((label.to_owned(), der))
+    }
+    let mut out = Vec::new();
+    while let Some(start) = text.find("-----BEGIN ") {
+        let rest = &text[start + "-----BEGIN ".len()..];
+        let (label, body) = rest
+            .split_once("-----")
+            .ok_or("not PEM: the BEGIN line is not closed")?;
+        let end = format!("-----END {label}-----");
+        let (body, after) = body
+            .split_once(&end)
+            .ok_or_else(|| format!("not PEM: no `{end}` line"))?;
+        let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let der = STANDARD
+            .decode(b64)
+            .map_err(|_| "not PEM: the body is not base64".to_owned())?;
+        out.push((label.to_owned(), der));
+        text = after;
+    }
+    Ok(out)
+}
+
+/// The `x5t` of the first `CERTIFICATE` block in `pem`: the base64url SHA-1 thumbprint of the
+/// certificate's DER, which Entra needs in the header of a certificate credential's assertion
+/// to find the certificate registered with the app. `None` without a certificate block.
+pub fn certificate_thumbprint(pem: &str) -> Option<String> {
+    pem_blocks(pem)
+        .ok()?
+        .into_iter()
+        .find(|(label, _)| label == "CERTIFICATE")
+        .map(|(_, der)| {
+            let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &der);
+            URL_SAFE_NO_PAD.encode(digest.as_ref())
+        })
 }
 
 #[cfg(test)]

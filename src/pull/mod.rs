@@ -10,7 +10,7 @@
 //! listing's time; removals pass the reconcile caps).
 //!
 //! Each provider is one connector (`connector::Connector`) in its own module (`okta`, `workos`,
-//! `bamboohr`), registered in `registry`. Connectors only speak HTTP (`http`: the request
+//! `entra`, `bamboohr`), registered in `registry`. Connectors only speak HTTP (`http`: the request
 //! budget of `budget`, the provider's 429 headers, retries) and map events through the push
 //! adapters' own functions. Nothing here calls Domo: the workers apply what is queued.
 
@@ -19,6 +19,7 @@ pub mod budget;
 pub mod cli;
 pub mod connector;
 pub mod directory;
+pub mod entra;
 pub mod events;
 pub mod http;
 pub mod jwt;

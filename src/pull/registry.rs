@@ -10,7 +10,7 @@ pub(crate) fn build_fn(provider: Provider) -> Option<Build> {
     match provider {
         Provider::Okta => Some(super::okta::build),
         Provider::Workos => Some(super::workos::build),
-        Provider::Entra => None,
+        Provider::Entra => Some(super::entra::build),
         Provider::Bamboohr => Some(super::bamboohr::build),
     }
 }

@@ -136,6 +136,14 @@ impl Pulls {
                         );
                         due.directory = true;
                     }
+                    if ev.directory_due && !due.directory {
+                        report.warnings.push(
+                            "the provider reported a change its event feed does not detail (a \
+                             group deleted or renamed): a directory pass ran"
+                                .into(),
+                        );
+                        due.directory = true;
+                    }
                     if ev.unmappable > 0 {
                         report.warnings.push(format!(
                             "{} event(s) could not be mapped and were recorded as ignored (see the log)",

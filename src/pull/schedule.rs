@@ -98,6 +98,7 @@ mod tests {
             client_id: None,
             client_secret: None,
             tenant_id: None,
+            login_base: None,
             private_key: None,
             interval_secs: interval,
             directory_interval_secs: directory,

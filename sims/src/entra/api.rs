@@ -1,5 +1,6 @@
 //! Entra's API as the connector reads it: `POST /{tenant}/oauth2/v2.0/token` (client
-//! credentials) and `GET /v1.0/users/delta`, `GET /v1.0/groups/delta`.
+//! credentials) and `GET /v1.0/users/delta`, `GET /v1.0/groups/delta` (the listings of a
+//! directory pass are in `list`).
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,9 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<Simulator>)> {
         ("/{tenant}/oauth2/v2.0/token", post(token)),
         ("/v1.0/users/delta", get(users_delta)),
         ("/v1.0/groups/delta", get(groups_delta)),
+        ("/v1.0/users", get(super::list::users)),
+        ("/v1.0/groups", get(super::list::groups)),
+        ("/v1.0/groups/{id}/members", get(super::list::members)),
     ]
 }
 
@@ -84,7 +88,11 @@ async fn token(State(sim): State<Simulator>, Path(tenant): Path<String>, body: B
     Json(json!({"token_type": "Bearer", "expires_in": ttl, "ext_expires_in": ttl, "access_token": token})).into_response()
 }
 
-fn authorize(sim: &Simulator, headers: &HeaderMap, kind: Kind) -> Result<(), GraphError> {
+pub(super) fn authorize(
+    sim: &Simulator,
+    headers: &HeaderMap,
+    kind: Kind,
+) -> Result<(), GraphError> {
     let value = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

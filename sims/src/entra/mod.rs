@@ -17,11 +17,17 @@
 //!   member with `"@removed": {"reason": "deleted"}`; a group with more members than
 //!   `members_per_item` spans several items with the same id (merge them).
 //!   `Prefer: odata.maxpagesize=N` sets the page size (default 100).
+//! - `GET /v1.0/users`, `GET /v1.0/groups`, `GET /v1.0/groups/{id}/members` (Bearer; the
+//!   same roles): `$select`, `$top` (1–999, default `page_size`), paged by `@odata.nextLink`
+//!   (`$skiptoken`); live objects in their current state (no replication lag), members as
+//!   `{"@odata.type": "#microsoft.graph.user", "id"}`; an unknown or deleted group → 404
+//!   `Request_ResourceNotFound`.
 //! - An expired (older than `delta_token_ttl_secs`, default 7 days), revoked or unknown
 //!   delta or skip token → **410** `syncStateNotFound` with `Location:` the URL that starts a
 //!   new round (same `$select`).
 //! - Errors: `{"error": {code, message, innerError}}`; 401 `InvalidAuthenticationToken`, 403
-//!   `Authorization_RequestDenied`, 400 for `$filter`/`$expand`/`$top`/`$orderby`/`$search`.
+//!   `Authorization_RequestDenied`, 400 for `$filter`/`$expand`/`$top`/`$orderby`/`$search`
+//!   on a delta query.
 //! - Throttling: `rate_limit_per_10s` requests per 10-second window → 429 `TooManyRequests`
 //!   with `Retry-After` (seconds left in the window).
 //!
@@ -51,6 +57,9 @@
 //!   A restored user does not regain its memberships.
 //! - Tokens are opaque (not JWTs whose `roles` a client could read); certificate
 //!   credentials (`client_assertion`) are not simulated; every app has the configured roles.
+//! - Listings read the current state, not the replicated one, and a deleted user is absent
+//!   from them (Graph lists soft-deleted users only under `directory/deletedItems`);
+//!   `$filter`, `$orderby`, `$search` and `$expand` are refused on them (Graph accepts some).
 //! - Injected 429s and 503s always carry `Retry-After` (`retry_after_secs`); 500 bodies are
 //!   `generalException`, 502 empty.
 
@@ -59,10 +68,13 @@ mod config;
 mod control;
 mod delta;
 mod error;
+mod list;
 mod world;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_list;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

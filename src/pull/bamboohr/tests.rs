@@ -25,6 +25,7 @@ pub(super) fn pull_config(base: &str) -> PullConfig {
         client_id: None,
         client_secret: None,
         tenant_id: None,
+        login_base: None,
         private_key: None,
         interval_secs: 60,
         directory_interval_secs: 0,

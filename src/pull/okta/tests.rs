@@ -24,6 +24,7 @@ fn pull(base: &str, token: Option<&str>, oauth: bool) -> PullConfig {
         client_id: oauth.then(|| Secret::new("0oa1app")),
         client_secret: None,
         tenant_id: None,
+        login_base: None,
         private_key: oauth.then(|| Secret::new(KEY)),
         interval_secs: 60,
         directory_interval_secs: 0,

@@ -20,6 +20,7 @@ pub(super) fn connector(server: &MockServer) -> Box<dyn Connector> {
         client_id: None,
         client_secret: None,
         tenant_id: None,
+        login_base: None,
         private_key: None,
         interval_secs: 60,
         directory_interval_secs: 0,
