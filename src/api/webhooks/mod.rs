@@ -1,5 +1,7 @@
 //! `POST /webhooks/{source}`: raw bytes → size limit → signature → format adapter → durable
-//! commit → 202. And `GET /webhooks/{source}` for Okta's one-time verification.
+//! commit → 202. And `GET /webhooks/{source}` for Okta's one-time verification. Microsoft
+//! Graph change notifications (`graph` sources) take their own path after the size limit
+//! (`graph`).
 //!
 //! Order matters: the body is read as raw bytes (never re-serialised, the signature covers
 //! them exactly), the size limit applies while reading, the signature is checked before any
@@ -8,12 +10,14 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tracing::Instrument as _;
 use utoipa::ToSchema;
+
+mod graph;
 
 use super::AppState;
 use super::allowlist::{self, Peer};
@@ -82,6 +86,7 @@ pub async fn receive_webhook(
     State(state): State<AppState>,
     Path(source): Path<String>,
     peer: Peer,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -118,6 +123,9 @@ pub async fn receive_webhook(
         }
     })?;
     tracing::Span::current().record("webhook.source", source.as_str());
+    if src.scheme == Scheme::Graph {
+        return graph::receive(&state, &src, query.as_deref(), &body, &refused).await;
+    }
     let now = chrono::Utc::now().timestamp();
     match crate::signature::verify_matched(&src, &headers, &body, now) {
         Ok(position) => {
