@@ -91,7 +91,7 @@ pub async fn spawn_app_with(mut o: Options) -> TestApp {
 
     let toml = config_toml(dir.path(), sim_addr, &o);
     let env = BTreeMap::new();
-    let config = if o.config_file {
+    let mut config = if o.config_file {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, &toml).expect("write config");
         Config::load(Some(&path)).expect("test config is valid")
@@ -102,6 +102,9 @@ pub async fn spawn_app_with(mut o: Options) -> TestApp {
         })
         .expect("test config is valid")
     };
+    if let Some(adjust) = o.adjust {
+        adjust(&mut config);
+    }
     let app = Application::build(config.clone())
         .await
         .expect("app builds");

@@ -60,6 +60,9 @@ pub struct Options {
     /// The body of the `okta` source's `[sources.pull]` table (without the header); none by
     /// default.
     pub okta_pull: Option<String>,
+    /// Changes the parsed configuration before the app is built (a source the loader would
+    /// refuse in this build, e.g. a `graph` source before the Entra connector exists).
+    pub adjust: Option<fn(&mut domo_group_sync::config::Config)>,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             config_file: false,
             scim: false,
             okta_pull: None,
+            adjust: None,
         }
     }
 }

@@ -1,0 +1,437 @@
+//! Microsoft Graph change notifications (`scheme = "graph"`) over TCP: the `validationToken`
+//! handshake from the shared vector, `clientState` per notification (rotation, expiry, mixed
+//! batches), and the source's pull schedule in the store (`pull_state.next_run_ms`) that a
+//! notification makes due now.
+//!
+//! The source is added to the parsed configuration (`Options::adjust`): the loader refuses an
+//! Entra pull source in a build without the Entra connector. Its `api_base` is never reached
+//! here; what a notification does is read from the store and the metrics.
+
+use chrono::Utc;
+use domo_group_sync::config::{
+    Config, Format, Provider, PullConfig, Scheme, Secret, SourceConfig, SourceSecret,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::rotation::metric;
+
+const SOURCE: &str = "entra";
+const STATE: &str = "graph-client-state-current";
+const NEXT: &str = "graph-client-state-next";
+const EXPIRED: &str = "graph-client-state-expired";
+/// Where the schedule starts: an hour away, so that a notification visibly moves it.
+const LATER_MS: i64 = 3_600_000;
+
+/// The Entra source with Graph notifications: two live `clientState`s and an expired one.
+fn graph_source() -> SourceConfig {
+    let secret = |value: &str, name: &str| SourceSecret {
+        name: Some(name.to_owned()),
+        ..SourceSecret::from(Secret::new(value))
+    };
+    SourceConfig {
+        name: SOURCE.into(),
+        format: Format::Entra,
+        scheme: Scheme::Graph,
+        secrets: vec![
+            secret(STATE, "current"),
+            secret(NEXT, "next"),
+            SourceSecret {
+                not_after: Some(Utc::now().timestamp() - 60),
+                ..secret(EXPIRED, "expired")
+            },
+        ],
+        tolerance_secs: 300,
+        header: "Authorization".into(),
+        hmac: None,
+        allow_ips: Vec::new(),
+        pull: Some(PullConfig {
+            provider: Provider::Entra,
+            api_base: "http://127.0.0.1:9".parse().expect("url"),
+            token: None,
+            client_id: Some(Secret::new("app")),
+            client_secret: Some(Secret::new("client-secret")),
+            tenant_id: Some(Secret::new("tenant")),
+            private_key: None,
+            interval_secs: 3600,
+            directory_interval_secs: 0,
+            budget_share: 0.5,
+            max_requests_per_minute: 0,
+        }),
+    }
+}
+
+fn add_graph(config: &mut Config) {
+    config.sources.push(graph_source());
+}
+
+fn add_graph_behind_allowlist(config: &mut Config) {
+    let mut s = graph_source();
+    s.allow_ips = vec!["203.0.113.0/24".parse().expect("cidr")];
+    config.sources.push(s);
+}
+
+/// The app with the graph source, its schedule an hour away (failures cleared).
+async fn graph_app() -> TestApp {
+    let app = spawn_app_with(Options {
+        adjust: Some(add_graph),
+        ..Options::default()
+    })
+    .await;
+    let now = Utc::now().timestamp_millis();
+    app.store
+        .ensure_pull_state(SOURCE, now)
+        .await
+        .expect("pull state");
+    app.store
+        .record_pull_run(SOURCE, None, now + LATER_MS, now, now)
+        .await
+        .expect("schedule");
+    app
+}
+
+async fn next_run_ms(app: &TestApp) -> i64 {
+    app.store
+        .pull_state(SOURCE)
+        .await
+        .expect("store")
+        .and_then(|r| r.next_run_ms)
+        .expect("a schedule")
+}
+
+/// A user change notification, as Graph documents it.
+fn user(client_state: &str) -> Value {
+    json!({
+        "id": "lsgTZMr9KwAAA",
+        "subscriptionId": "c2e6c2bd-5d4a-4d8f-9b1a-7f3b0c1d2e3f",
+        "subscriptionExpirationDateTime": "2026-12-30T18:23:45.9356913Z",
+        "clientState": client_state,
+        "changeType": "updated",
+        "resource": "Users/6f1a2b3c-0000-4000-8000-000000000001",
+        "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95",
+        "resourceData": {
+            "@odata.type": "#Microsoft.Graph.User",
+            "@odata.id": "Users/6f1a2b3c-0000-4000-8000-000000000001",
+            "id": "6f1a2b3c-0000-4000-8000-000000000001"
+        }
+    })
+}
+
+async fn notify(app: &TestApp, items: &[Value]) -> reqwest::Response {
+    app.post_with(SOURCE, &json!({ "value": items }).to_string(), &[])
+        .await
+}
+
+async fn outcome(app: &TestApp, outcome: &str) -> f64 {
+    metric(
+        app,
+        "dgs_graph_notifications_total",
+        &[("source", SOURCE), ("outcome", outcome)],
+    )
+    .await
+    .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn the_validation_handshake_echoes_the_decoded_token_as_plain_text() {
+    let app = graph_app().await;
+    let vectors: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/vectors/handshakes.json"
+        ))
+        .expect("the shared handshakes.json"),
+    )
+    .expect("JSON");
+    let case = vectors
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .find(|c| c["provider"] == "microsoft-graph" && c["request"]["query"].is_string())
+        })
+        .expect("the Graph validation vector");
+    let query = case["request"]["query"].as_str().expect("query");
+    let resp = app
+        .client
+        .post(app.url(&format!("/webhooks/{SOURCE}?{query}")))
+        .header("content-type", "text/plain; charset=utf-8")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("content-type").as_deref(),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(header("x-content-type-options").as_deref(), Some("nosniff"));
+    let expected = case["expect_response"]["body"].as_str().expect("body");
+    assert_eq!(resp.text().await.expect("text"), expected);
+
+    let long = "a".repeat(1025);
+    let resp = app
+        .client
+        .post(app.url(&format!("/webhooks/{SOURCE}?validationToken={long}")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 400);
+    let problem: Value = resp.json().await.expect("problem");
+    assert_eq!(problem["type"], "urn:domo-group-sync:problem:bad-request");
+    assert!(
+        next_run_ms(&app).await - Utc::now().timestamp_millis() > LATER_MS / 2,
+        "a handshake asks for no pull"
+    );
+}
+
+#[tokio::test]
+async fn a_notification_with_the_client_state_makes_the_pull_due_now() {
+    let app = graph_app().await;
+    let before = Utc::now().timestamp_millis();
+    assert!(next_run_ms(&app).await > before + LATER_MS / 2);
+    let resp = notify(&app, &[user(STATE)]).await;
+    assert_eq!(resp.status(), 202);
+    let after = Utc::now().timestamp_millis();
+    let next = next_run_ms(&app).await;
+    assert!(
+        (before..=after).contains(&next),
+        "{before} ≤ {next} ≤ {after}"
+    );
+    assert_eq!(outcome(&app, "pull_requested").await, 1.0);
+    let verified = metric(
+        &app,
+        "dgs_webhook_verifications_total",
+        &[("source", SOURCE), ("secret", "current")],
+    )
+    .await;
+    assert_eq!(verified, Some(1.0));
+    assert_eq!(
+        outcome(&app, "lifecycle_missed").await,
+        0.0,
+        "zero-initialised"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_or_expired_client_state_is_refused_and_changes_nothing() {
+    let app = graph_app().await;
+    let scheduled = next_run_ms(&app).await;
+    for state in ["wrong", EXPIRED, ""] {
+        let resp = notify(&app, &[user(state)]).await;
+        assert_eq!(resp.status(), 401, "{state}");
+        let problem: Value = resp.json().await.expect("problem");
+        assert_eq!(
+            problem["type"],
+            "urn:domo-group-sync:problem:invalid-signature"
+        );
+        assert!(!problem.to_string().contains(STATE));
+    }
+    assert_eq!(next_run_ms(&app).await, scheduled, "schedule unchanged");
+    assert_eq!(outcome(&app, "client_state_mismatch").await, 3.0);
+    assert_eq!(outcome(&app, "pull_requested").await, 0.0);
+
+    // Malformed bodies: 400 with a stable type, nothing changed.
+    for body in ["not json", "{\"value\": {}}", "{\"value\": [1]}"] {
+        let resp = app.post_with(SOURCE, body, &[]).await;
+        assert_eq!(resp.status(), 400, "{body}");
+        let problem: Value = resp.json().await.expect("problem");
+        assert_eq!(
+            problem["type"],
+            "urn:domo-group-sync:problem:malformed-payload"
+        );
+    }
+    assert_eq!(next_run_ms(&app).await, scheduled);
+}
+
+#[tokio::test]
+async fn a_mixed_batch_and_a_rotation_count_only_the_live_client_states() {
+    let app = graph_app().await;
+    let resp = notify(&app, &[user("forged"), user(NEXT), user(EXPIRED)]).await;
+    assert_eq!(resp.status(), 202);
+    assert!(next_run_ms(&app).await <= Utc::now().timestamp_millis());
+    assert_eq!(outcome(&app, "pull_requested").await, 1.0);
+    assert_eq!(outcome(&app, "client_state_mismatch").await, 2.0);
+    let by_secret = |name: &'static str| {
+        let app = &app;
+        async move {
+            metric(
+                app,
+                "dgs_webhook_verifications_total",
+                &[("source", SOURCE), ("secret", name)],
+            )
+            .await
+            .unwrap_or(0.0)
+        }
+    };
+    assert_eq!(by_secret("next").await, 1.0);
+    assert_eq!(by_secret("current").await, 0.0);
+    assert_eq!(by_secret("expired").await, 0.0);
+    // Both live states in one POST (a rotation in progress).
+    let resp = notify(&app, &[user(STATE), user(NEXT)]).await;
+    assert_eq!(resp.status(), 202);
+    assert_eq!(by_secret("current").await, 1.0);
+    assert_eq!(by_secret("next").await, 2.0);
+}
+
+#[tokio::test]
+async fn other_resources_and_lifecycle_warnings_ask_for_no_pull_but_missed_does() {
+    let app = graph_app().await;
+    let scheduled = next_run_ms(&app).await;
+    let mut mail = user(STATE);
+    mail["resource"] = json!("me/events/AAMkAGI2");
+    mail["resourceData"]["@odata.type"] = json!("#Microsoft.Graph.Event");
+    let lifecycle = |event: &str| {
+        json!({"subscriptionId": "c2e6c2bd", "clientState": STATE, "lifecycleEvent": event,
+            "subscriptionExpirationDateTime": "2026-12-30T18:23:45Z",
+            "tenantId": "84bd8158-6d4d-4958-8b9f-9d6445542f95"})
+    };
+    let resp = notify(
+        &app,
+        &[
+            mail,
+            lifecycle("reauthorizationRequired"),
+            lifecycle("subscriptionRemoved"),
+        ],
+    )
+    .await;
+    assert_eq!(resp.status(), 202);
+    assert_eq!(next_run_ms(&app).await, scheduled, "no pull asked for");
+    assert_eq!(outcome(&app, "ignored").await, 1.0);
+    assert_eq!(
+        outcome(&app, "lifecycle_reauthorization_required").await,
+        1.0
+    );
+    assert_eq!(outcome(&app, "lifecycle_subscription_removed").await, 1.0);
+    assert_eq!(outcome(&app, "pull_requested").await, 0.0);
+
+    let resp = notify(&app, &[lifecycle("missed")]).await;
+    assert_eq!(resp.status(), 202);
+    assert!(next_run_ms(&app).await <= Utc::now().timestamp_millis());
+    assert_eq!(outcome(&app, "lifecycle_missed").await, 1.0);
+}
+
+#[tokio::test]
+async fn a_burst_of_notifications_sets_one_schedule() {
+    let app = graph_app().await;
+    let before = Utc::now().timestamp_millis();
+    let body = json!({ "value": [user(STATE)] }).to_string();
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let req = app
+            .client
+            .post(app.url(&format!("/webhooks/{SOURCE}")))
+            .header("content-type", "application/json")
+            .body(body.clone());
+        sends.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
+    }
+    while let Some(sent) = sends.join_next().await {
+        assert_eq!(sent.expect("task").expect("sent"), 202);
+    }
+    let after = Utc::now().timestamp_millis();
+    let rows = app.store.pull_states().await.expect("rows");
+    let ours: Vec<_> = rows.iter().filter(|r| r.source == SOURCE).collect();
+    assert_eq!(ours.len(), 1, "one schedule for the source");
+    let next = ours[0].next_run_ms.expect("scheduled");
+    assert!(
+        (before..=after).contains(&next),
+        "{before} ≤ {next} ≤ {after}"
+    );
+    assert_eq!(ours[0].failures, 0);
+    assert_eq!(outcome(&app, "pull_requested").await, 50.0);
+}
+
+#[tokio::test]
+async fn the_source_is_listed_with_its_scheme_and_the_webhook_limits_apply() {
+    let app = graph_app().await;
+    let list: Value = app
+        .client
+        .get(app.url("/api/v1/sources"))
+        .bearer_auth(TOKEN_ALL)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    let entra = list["sources"]
+        .as_array()
+        .and_then(|a| a.iter().find(|s| s["name"] == SOURCE))
+        .expect("listed");
+    assert_eq!(entra["scheme"], "graph");
+    assert_eq!(entra["format"], "entra");
+    assert_eq!(entra["path"], "/webhooks/entra");
+    assert_eq!(entra["secret_count"], 3);
+    assert!(!list.to_string().contains(STATE), "never a clientState");
+
+    let big = json!({"value": [user(STATE)], "pad": "x".repeat(70_000)}).to_string();
+    let resp = app.post_with(SOURCE, &big, &[]).await;
+    assert_eq!(resp.status(), 413);
+
+    let fenced = spawn_app_with(Options {
+        adjust: Some(add_graph_behind_allowlist),
+        ..Options::default()
+    })
+    .await;
+    let resp = fenced
+        .client
+        .post(fenced.url(&format!("/webhooks/{SOURCE}?validationToken=abc")))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        resp.status(),
+        403,
+        "the handshake is behind the allowlist too"
+    );
+}
+
+#[tokio::test]
+async fn a_pull_asked_for_during_a_run_stays_due_and_a_backoff_stands() {
+    let app = graph_app().await;
+    let store = &app.store;
+    let t = Utc::now().timestamp_millis() + 10_000;
+    // A run starts at t; a notification comes at t + 5; the run ends at t + 9.
+    store.request_event_pull(SOURCE, t - 1).await.expect("due");
+    store
+        .request_event_pull(SOURCE, t + 5)
+        .await
+        .expect("asked");
+    store
+        .record_pull_run(SOURCE, None, t + 9 + LATER_MS, t, t + 9)
+        .await
+        .expect("recorded");
+    assert_eq!(
+        next_run_ms(&app).await,
+        t + 5,
+        "still due: the run may have missed it"
+    );
+    // The next run (t + 10 to t + 12) saw it: the interval applies again.
+    store
+        .record_pull_run(SOURCE, None, t + 12 + LATER_MS, t + 10, t + 12)
+        .await
+        .expect("recorded");
+    assert_eq!(next_run_ms(&app).await, t + 12 + LATER_MS);
+    // After a failure the backoff stands; a success clears it and notifications count again.
+    store
+        .record_pull_run(SOURCE, Some("boom"), t + 60_000, t + 13, t + 14)
+        .await
+        .expect("failed");
+    store
+        .request_event_pull(SOURCE, t + 15)
+        .await
+        .expect("asked");
+    assert_eq!(next_run_ms(&app).await, t + 60_000);
+    // A source never pulled gets a row, due.
+    store.request_event_pull("fresh", t).await.expect("asked");
+    let fresh = store
+        .pull_state("fresh")
+        .await
+        .expect("store")
+        .expect("row");
+    assert_eq!((fresh.next_run_ms, fresh.failures), (Some(t), 0));
+}
