@@ -16,12 +16,14 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 use crate::rotation::metric;
 
-const SOURCE: &str = "entra";
-const STATE: &str = "graph-client-state-current";
+mod schedule;
+
+pub(super) const SOURCE: &str = "entra";
+pub(super) const STATE: &str = "graph-client-state-current";
 const NEXT: &str = "graph-client-state-next";
 const EXPIRED: &str = "graph-client-state-expired";
 /// Where the schedule starts: an hour away, so that a notification visibly moves it.
-const LATER_MS: i64 = 3_600_000;
+pub(super) const LATER_MS: i64 = 3_600_000;
 
 /// The Entra source with Graph notifications: two live `clientState`s and an expired one.
 fn graph_source() -> SourceConfig {
@@ -72,7 +74,7 @@ fn add_graph_behind_allowlist(config: &mut Config) {
 }
 
 /// The app with the graph source, its schedule an hour away (failures cleared).
-async fn graph_app() -> TestApp {
+pub(super) async fn graph_app() -> TestApp {
     let app = spawn_app_with(Options {
         adjust: Some(add_graph),
         ..Options::default()
@@ -90,7 +92,7 @@ async fn graph_app() -> TestApp {
     app
 }
 
-async fn next_run_ms(app: &TestApp) -> i64 {
+pub(super) async fn next_run_ms(app: &TestApp) -> i64 {
     app.store
         .pull_state(SOURCE)
         .await
@@ -100,7 +102,7 @@ async fn next_run_ms(app: &TestApp) -> i64 {
 }
 
 /// A user change notification, as Graph documents it.
-fn user(client_state: &str) -> Value {
+pub(super) fn user(client_state: &str) -> Value {
     json!({
         "id": "lsgTZMr9KwAAA",
         "subscriptionId": "c2e6c2bd-5d4a-4d8f-9b1a-7f3b0c1d2e3f",
@@ -122,7 +124,7 @@ async fn notify(app: &TestApp, items: &[Value]) -> reqwest::Response {
         .await
 }
 
-async fn outcome(app: &TestApp, outcome: &str) -> f64 {
+pub(super) async fn outcome(app: &TestApp, outcome: &str) -> f64 {
     metric(
         app,
         "dgs_graph_notifications_total",
@@ -316,36 +318,6 @@ async fn other_resources_and_lifecycle_warnings_ask_for_no_pull_but_missed_does(
 }
 
 #[tokio::test]
-async fn a_burst_of_notifications_sets_one_schedule() {
-    let app = graph_app().await;
-    let before = Utc::now().timestamp_millis();
-    let body = json!({ "value": [user(STATE)] }).to_string();
-    let mut sends = tokio::task::JoinSet::new();
-    for _ in 0..50 {
-        let req = app
-            .client
-            .post(app.url(&format!("/webhooks/{SOURCE}")))
-            .header("content-type", "application/json")
-            .body(body.clone());
-        sends.spawn(async move { req.send().await.map(|r| r.status().as_u16()) });
-    }
-    while let Some(sent) = sends.join_next().await {
-        assert_eq!(sent.expect("task").expect("sent"), 202);
-    }
-    let after = Utc::now().timestamp_millis();
-    let rows = app.store.pull_states().await.expect("rows");
-    let ours: Vec<_> = rows.iter().filter(|r| r.source == SOURCE).collect();
-    assert_eq!(ours.len(), 1, "one schedule for the source");
-    let next = ours[0].next_run_ms.expect("scheduled");
-    assert!(
-        (before..=after).contains(&next),
-        "{before} ≤ {next} ≤ {after}"
-    );
-    assert_eq!(ours[0].failures, 0);
-    assert_eq!(outcome(&app, "pull_requested").await, 50.0);
-}
-
-#[tokio::test]
 async fn the_source_is_listed_with_its_scheme_and_the_webhook_limits_apply() {
     let app = graph_app().await;
     let list: Value = app
@@ -388,50 +360,4 @@ async fn the_source_is_listed_with_its_scheme_and_the_webhook_limits_apply() {
         403,
         "the handshake is behind the allowlist too"
     );
-}
-
-#[tokio::test]
-async fn a_pull_asked_for_during_a_run_stays_due_and_a_backoff_stands() {
-    let app = graph_app().await;
-    let store = &app.store;
-    let t = Utc::now().timestamp_millis() + 10_000;
-    // A run starts at t; a notification comes at t + 5; the run ends at t + 9.
-    store.request_event_pull(SOURCE, t - 1).await.expect("due");
-    store
-        .request_event_pull(SOURCE, t + 5)
-        .await
-        .expect("asked");
-    store
-        .record_pull_run(SOURCE, None, t + 9 + LATER_MS, t, t + 9)
-        .await
-        .expect("recorded");
-    assert_eq!(
-        next_run_ms(&app).await,
-        t + 5,
-        "still due: the run may have missed it"
-    );
-    // The next run (t + 10 to t + 12) saw it: the interval applies again.
-    store
-        .record_pull_run(SOURCE, None, t + 12 + LATER_MS, t + 10, t + 12)
-        .await
-        .expect("recorded");
-    assert_eq!(next_run_ms(&app).await, t + 12 + LATER_MS);
-    // After a failure the backoff stands; a success clears it and notifications count again.
-    store
-        .record_pull_run(SOURCE, Some("boom"), t + 60_000, t + 13, t + 14)
-        .await
-        .expect("failed");
-    store
-        .request_event_pull(SOURCE, t + 15)
-        .await
-        .expect("asked");
-    assert_eq!(next_run_ms(&app).await, t + 60_000);
-    // A source never pulled gets a row, due.
-    store.request_event_pull("fresh", t).await.expect("asked");
-    let fresh = store
-        .pull_state("fresh")
-        .await
-        .expect("store")
-        .expect("row");
-    assert_eq!((fresh.next_run_ms, fresh.failures), (Some(t), 0));
 }
