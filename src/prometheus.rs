@@ -99,6 +99,9 @@ pub const PULL_CURSOR_RESETS: &str = "dgs_pull_cursor_resets_total";
 /// What directory passes found, by `source` and `kind` (`offboard`, `add`, `remove`,
 /// `withheld` removals of a partial listing, `held` removals over the caps, `queued` events).
 pub const DIRECTORY_DRIFT: &str = "dgs_directory_drift_total";
+/// Microsoft Graph change notifications by `source` and `outcome` (`pull_requested`,
+/// `ignored`: not about users or groups, `client_state_mismatch`, `lifecycle_<event>`).
+pub const GRAPH_NOTIFICATIONS: &str = "dgs_graph_notifications_total";
 /// Outgoing events delivered or attempted, by `subscriber` and `outcome` (`delivered`,
 /// `failed`: will be retried, `dead`).
 pub const NOTIFY_DELIVERIES: &str = "dgs_notify_deliveries_total";
@@ -143,6 +146,14 @@ pub fn pull_source_series(source: &str) {
     metrics::counter!(PULL_CURSOR_RESETS, "source" => source.to_owned()).increment(0);
     for kind in ["offboard", "add", "remove", "withheld", "held", "queued"] {
         metrics::counter!(DIRECTORY_DRIFT, "source" => source.to_owned(), "kind" => kind)
+            .increment(0);
+    }
+}
+
+/// Starts the notification counters of a `graph` source at zero.
+pub fn graph_source_series(source: &str) {
+    for outcome in crate::signature::graph::Outcome::LABELS {
+        metrics::counter!(GRAPH_NOTIFICATIONS, "source" => source.to_owned(), "outcome" => outcome)
             .increment(0);
     }
 }
@@ -307,6 +318,10 @@ fn describe() {
     );
     describe_counter!(PULL_ERRORS, "Pull failures by source and reason");
     describe_counter!(PULL_EVENTS, "Pulled events by source and outcome");
+    describe_counter!(
+        GRAPH_NOTIFICATIONS,
+        "Microsoft Graph change notifications by source and outcome"
+    );
     describe_gauge!(
         PULL_LAST_SUCCESS,
         Unit::Seconds,

@@ -2,6 +2,7 @@
 //! it is loaded from TOML, `DGS_*` environment variables and secret references (`load`).
 
 mod env;
+mod graph;
 mod load;
 mod notify;
 mod pull;

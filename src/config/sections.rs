@@ -193,12 +193,7 @@ impl Cx<'_> {
                 "{path}.allow_ips: only applies to webhooks, and scheme = \"none\" has none; remove it"
             ));
         }
-        if s.format == Format::Entra && !pull_only {
-            self.err(format!(
-                "{path}.scheme: format \"entra\" has no signed webhooks to receive; write \
-                 scheme = \"none\" and configure [sources.pull]"
-            ));
-        }
+        self.graph_scheme(s.format, s.scheme, s.pull.as_ref(), &path);
         let pull = s.pull.as_ref().and_then(|v| self.pull(v, s.format, &path));
         let secrets: Vec<SourceSecret> = s
             .secrets

@@ -286,7 +286,8 @@ pub enum Format {
     Bamboohr,
     /// A SCIM 2.0 source: served at `/scim/{name}/v2`, not at `/webhooks/{name}`.
     Scim,
-    /// Microsoft Entra ID: no signed lifecycle webhooks; pull only (`scheme = "none"`).
+    /// Microsoft Entra ID: pulled (`[sources.pull]`, Graph delta queries), with Graph change
+    /// notifications (`scheme = "graph"`) to make the next pull prompt, or `scheme = "none"`.
     Entra,
 }
 
@@ -307,6 +308,10 @@ pub enum Scheme {
     /// `none`: the source has no webhook; it only pulls (`[sources.pull]`).
     #[serde(rename = "none")]
     PullOnly,
+    /// Microsoft Graph change notifications (`format = "entra"` with `[sources.pull]`): the
+    /// `secrets` are the accepted `clientState` values; a notification makes the next event
+    /// pull due now.
+    Graph,
 }
 
 /// `sources[].hmac.algorithm`
@@ -369,7 +374,8 @@ pub struct SourceConfig {
     /// `scheme`: how the request is authenticated.
     pub scheme: Scheme,
     /// `secrets`: one or more; any live one may match (rotation). For `standard-webhooks`,
-    /// `whpk_` public keys verify `v1a` (Ed25519) signatures beside `whsec_` secrets.
+    /// `whpk_` public keys verify `v1a` (Ed25519) signatures beside `whsec_` secrets; for
+    /// `graph`, they are the subscriptions' `clientState` values.
     pub secrets: Vec<SourceSecret>,
     /// `tolerance_secs`: allowed clock difference for timestamped schemes, both directions;
     /// default 300.

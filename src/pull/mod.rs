@@ -63,6 +63,9 @@ pub struct Pulls {
     notifier: Arc<crate::notify::build::Notifier>,
     /// Told of every event pull (`source.failing`).
     watch: Arc<crate::notify::source::SourceWatch>,
+    /// One per source: wakes its poller on this replica at once (a Graph change notification
+    /// made its next event pull due now).
+    wakers: Mutex<HashMap<String, Arc<Notify>>>,
 }
 
 /// A source's configuration with the connector built from it.
@@ -107,7 +110,25 @@ impl Pulls {
             connectors: Mutex::new(HashMap::new()),
             notifier: s.notifier,
             watch: s.watch,
+            wakers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Wakes `source`'s poller on this replica, so that it looks at the shared schedule now
+    /// rather than at the end of its sleep. A wake while the poller is busy is kept for its
+    /// next sleep. Other replicas see the schedule at their next look.
+    pub fn wake(&self, source: &str) {
+        self.waker(source).notify_one();
+    }
+
+    /// The waker of `source`'s poller.
+    fn waker(&self, source: &str) -> Arc<Notify> {
+        self.wakers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(source.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// What every event pull is reported to (`source.failing`).

@@ -42,6 +42,15 @@ impl Pulls {
                     continue;
                 }
                 crate::prometheus::pull_source_series(&name);
+                if self
+                    .live
+                    .load()
+                    .sources
+                    .get(&name)
+                    .is_some_and(|s| s.scheme == crate::config::Scheme::Graph)
+                {
+                    crate::prometheus::graph_source_series(&name);
+                }
                 let t = token.child_token();
                 tracker.spawn(self.clone().poll(name.clone(), t.clone()));
                 running.insert(name, t);
@@ -57,6 +66,7 @@ impl Pulls {
 
     async fn poll(self: Arc<Self>, source: String, token: CancellationToken) {
         tracing::debug!(pull.source = %source, "poller started");
+        let waker = self.waker(&source);
         loop {
             // A run in progress is dropped on shutdown: its pages are committed one by one
             // (with their cursor), and the lease is released.
@@ -71,6 +81,9 @@ impl Pulls {
             tokio::select! {
                 () = token.cancelled() => return,
                 () = tokio::time::sleep(wait) => {}
+                () = waker.notified() => {
+                    tracing::debug!(pull.source = %source, "poller woken");
+                }
             }
         }
     }

@@ -159,12 +159,13 @@ impl Pulls {
                         .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
                         .and_then(|t| (Utc::now() - t.with_timezone(&Utc)).to_std().ok());
                     report.events = Some(ev);
-                    self.events_done(source, pull, None, lag).await;
+                    self.events_done(source, pull, None, lag, started).await;
                 }
                 Err(e) => {
                     report.ok = false;
                     report.error = Some(e.to_string());
-                    self.events_done(source, pull, Some(&e), None).await;
+                    self.events_done(source, pull, Some(&e), None, started)
+                        .await;
                     if e == PullError::LeaseLost {
                         report.finished_at =
                             crate::reconcile::rfc3339(Utc::now().timestamp_millis());
@@ -227,14 +228,16 @@ impl Pulls {
         report
     }
 
-    /// Records an event pull's end: the next due time (the interval, or a backoff after a
-    /// failure, never before a rate limit's reset), the metrics and the log.
+    /// Records the end of an event pull that started at `started` (unix ms): the next due
+    /// time (the interval, or a backoff after a failure, never before a rate limit's reset;
+    /// now again when a notification asked for a pull meanwhile), the metrics and the log.
     async fn events_done(
         &self,
         source: &str,
         pull: &PullConfig,
         error: Option<&PullError>,
         lag: Option<std::time::Duration>,
+        started: i64,
     ) {
         let now = Utc::now().timestamp_millis();
         let state = self
@@ -289,7 +292,7 @@ impl Pulls {
         let text = error.map(ToString::to_string);
         if let Err(e) = self
             .store
-            .record_pull_run(source, text.as_deref(), next, now)
+            .record_pull_run(source, text.as_deref(), next, started, now)
             .await
         {
             tracing::warn!(error = %e, "could not record the pull run");

@@ -7,6 +7,10 @@
 //! lie within `source.tolerance_secs` (inclusive) and every MAC comparison is constant-time.
 //! Errors never carry a secret, a signature or a body.
 //!
+//! Microsoft Graph change notifications (`graph`) carry their secret, the `clientState`, in
+//! each item of the body rather than in a header: [`graph::verify`] parses and checks them,
+//! and [`verify`] refuses the scheme.
+//!
 //! [`sign`] is the sender's side of each scheme, for the `sign` CLI subcommand and for tests;
 //! [`check_secret`] and [`default_tolerance_secs`] serve config loading and validation.
 
@@ -15,6 +19,7 @@ mod bamboohr;
 mod error;
 mod generic;
 mod github;
+pub mod graph;
 mod headers;
 mod mac;
 mod okta;
@@ -79,6 +84,9 @@ pub fn verify_matched(
         Scheme::PullOnly => Err(SignatureError::Misconfigured(
             "the source has no webhook (scheme \"none\")",
         )),
+        Scheme::Graph => Err(SignatureError::Misconfigured(
+            "Graph notifications are checked item by item (signature::graph::verify)",
+        )),
     }
 }
 
@@ -126,6 +134,9 @@ pub fn sign(
         Scheme::PullOnly => Err(SignatureError::Misconfigured(
             "the source has no webhook (scheme \"none\")",
         )),
+        Scheme::Graph => Err(SignatureError::Misconfigured(
+            "Graph notifications carry their clientState in the body; nothing to sign",
+        )),
     }
 }
 
@@ -148,7 +159,8 @@ pub fn sign_standard_webhooks(
 /// Every scheme refuses an empty secret and one with leading or trailing whitespace (usually
 /// the newline at the end of a `file:` secret, which would silently make every signature
 /// mismatch). `standard-webhooks` and `svix` also need non-empty base64 after an optional
-/// `whsec_`; `okta` needs a value that can be sent as a header.
+/// `whsec_`; `okta` needs a value that can be sent as a header; `graph` a `clientState` Graph
+/// accepts (at most 128 characters).
 pub fn check_secret(scheme: Scheme, secret: &Secret) -> Result<(), String> {
     common_checks(secret)?;
     match scheme {
@@ -208,6 +220,7 @@ fn scheme_checks(scheme: Scheme, secret: &Secret) -> Result<(), String> {
         | Scheme::Okta
         | Scheme::Hmac
         | Scheme::Scim => Ok(()),
+        Scheme::Graph => graph::check_secret(value),
         Scheme::PullOnly => {
             Err("scheme \"none\" has no webhook and takes no secret; remove it".into())
         }
@@ -231,6 +244,7 @@ pub fn default_tolerance_secs(scheme: Scheme) -> u64 {
         | Scheme::Okta
         | Scheme::Hmac
         | Scheme::Scim
-        | Scheme::PullOnly => 300,
+        | Scheme::PullOnly
+        | Scheme::Graph => 300,
     }
 }

@@ -140,20 +140,46 @@ impl Store {
         Ok(())
     }
 
-    /// Records the end of an event pull: success (clears the error and the failure count) or
-    /// the error, and when the next one is due.
+    /// Makes the next event pull of `source` due at `now_ms` (a Graph change notification),
+    /// creating its row if there is none. Committed when this returns, so an acknowledged
+    /// notification is never lost.
+    ///
+    /// The schedule is set to `now_ms` even when it was already due: a run in progress
+    /// (which started before `now_ms`) then sees, when it records its end, that a change came
+    /// in after it began, and leaves the next run due (see [`Store::record_pull_run`]). After
+    /// failed pulls the backoff stands: the provider is not hammered, and the delta cursor
+    /// catches the change up when the backoff ends.
+    pub async fn request_event_pull(&self, source: &str, now_ms: i64) -> Result<(), StoreError> {
+        on_pool!(self, pool, sql = "INSERT INTO pull_state (source, updated_ms, next_run_ms) \
+            VALUES ($1, $2, $2) ON CONFLICT (source) DO UPDATE SET \
+            next_run_ms = CASE WHEN pull_state.failures > 0 THEN pull_state.next_run_ms \
+              ELSE $2 END, \
+            updated_ms = $2" => {
+            sqlx::query(sql).bind(source).bind(now_ms).execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    /// Records the end of an event pull that started at `started_ms`: success (clears the
+    /// error and the failure count) or the error, and when the next one is due. After a
+    /// success, a pull asked for while the run went on ([`Store::request_event_pull`] after
+    /// `started_ms`, so due by `now_ms`) stays due.
     pub async fn record_pull_run(
         &self,
         source: &str,
         error: Option<&str>,
         next_run_ms: i64,
+        started_ms: i64,
         now_ms: i64,
     ) -> Result<(), StoreError> {
         match error {
             None => on_pool!(self, pool, sql = "UPDATE pull_state SET last_run_ms = $2, \
-                last_success_ms = $2, failures = 0, next_run_ms = $3, updated_ms = $2 \
-                WHERE source = $1" => {
-                sqlx::query(sql).bind(source).bind(now_ms).bind(next_run_ms).execute(pool).await?;
+                last_success_ms = $2, failures = 0, \
+                next_run_ms = CASE WHEN next_run_ms > $4 AND next_run_ms <= $2 THEN next_run_ms \
+                  ELSE $3 END, \
+                updated_ms = $2 WHERE source = $1" => {
+                sqlx::query(sql).bind(source).bind(now_ms).bind(next_run_ms).bind(started_ms)
+                    .execute(pool).await?;
             }),
             Some(e) => on_pool!(self, pool, sql = "UPDATE pull_state SET last_run_ms = $2, \
                 last_error = $3, last_error_ms = $2, failures = failures + 1, next_run_ms = $4, \

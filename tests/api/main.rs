@@ -19,6 +19,7 @@ mod db;
 mod demo;
 mod docs;
 mod faults;
+mod graph;
 mod health;
 mod helpers;
 mod layering;

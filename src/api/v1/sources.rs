@@ -35,7 +35,8 @@ pub struct SourceView {
     /// The payload format: `canonical`, `workos`, `okta`, `clerk`, `bamboohr`, `entra` or `scim`.
     #[schema(example = "workos")]
     pub format: String,
-    /// The signature scheme (`none`: no webhook).
+    /// The signature scheme (`none`: no webhook; `graph`: Microsoft Graph change notifications,
+    /// which make the source's next pull due now).
     #[schema(example = "workos")]
     pub scheme: String,
     /// Allowed clock difference for timestamped schemes, in seconds.

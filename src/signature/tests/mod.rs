@@ -6,6 +6,7 @@ mod bamboohr;
 mod common;
 mod generic;
 mod github;
+mod graph;
 mod okta;
 mod standard;
 mod stripe;

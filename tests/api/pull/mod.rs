@@ -9,7 +9,7 @@ mod crash;
 mod cursor;
 mod directory;
 mod entra;
-mod entra_sim;
+pub(crate) mod entra_sim;
 mod events;
 mod limits;
 mod okta_sim;

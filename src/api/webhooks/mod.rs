@@ -1,5 +1,7 @@
 //! `POST /webhooks/{source}`: raw bytes → size limit → signature → format adapter → durable
-//! commit → 202. And `GET /webhooks/{source}` for Okta's one-time verification.
+//! commit → 202. And `GET /webhooks/{source}` for Okta's one-time verification. Microsoft
+//! Graph change notifications (`graph` sources) take their own path after the size limit
+//! (`graph`).
 //!
 //! Order matters: the body is read as raw bytes (never re-serialised, the signature covers
 //! them exactly), the size limit applies while reading, the signature is checked before any
@@ -8,12 +10,14 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tracing::Instrument as _;
 use utoipa::ToSchema;
+
+mod graph;
 
 use super::AppState;
 use super::allowlist::{self, Peer};
@@ -53,6 +57,13 @@ pub struct Verification {
 /// security schemes), mapped to canonical events by the source's format, stored durably, and
 /// answered 202 only after the commit. Nothing here calls Domo. Sources with the `okta` scheme
 /// are answered `200` with an empty body, as Okta expects.
+///
+/// Sources with the `graph` scheme (Microsoft Graph change notifications of an Entra ID
+/// source) take no signature header: with `?validationToken=…` (Graph's subscription
+/// validation) the answer is `200 text/plain` with the decoded token; otherwise the body is
+/// Graph's `{"value": [...]}`, each notification's `clientState` must equal one of the
+/// source's secrets (others are dropped; none → 401), and a user or group change makes the
+/// source's next pull due now: `202` with an empty body once that is stored.
 #[utoipa::path(post, path = "/webhooks/{source}", tag = "webhooks",
     security(("standard-webhooks" = []), ("svix" = []), ("github" = []), ("stripe" = []),
         ("workos" = []), ("bamboohr" = []), ("okta" = []), ("hmac" = [])),
@@ -61,27 +72,38 @@ pub struct Verification {
         ("webhook-timestamp" = Option<String>, Header, description = "Standard Webhooks: unix seconds (signed; checked against the tolerance)"),
         ("svix-id" = Option<String>, Header, description = "Svix: the message id (also the dedup id of Clerk events)"),
         ("svix-timestamp" = Option<String>, Header, description = "Svix: unix seconds"),
-        ("X-BambooHR-Timestamp" = Option<String>, Header, description = "BambooHR: the signed timestamp")),
+        ("X-BambooHR-Timestamp" = Option<String>, Header, description = "BambooHR: the signed timestamp"),
+        ("validationToken" = Option<String>, Query, description = "Graph sources: the subscription validation token (at most 1024 bytes decoded), echoed URL-decoded as text/plain; no body is read",
+            example = "Validation: Testing client application reachability for subscription Request-Id: 25b4b9b9-7c60-4c2d-8a6b-6d3b5f0a0c11")),
     request_body(content = serde_json::Value, content_type = "application/json",
         description = "The sender's payload, exactly as sent (the signature covers these bytes). \
             For a `canonical` source: one canonical event (see the `CanonicalEvent` schema), an \
-            array of them, or `{\"events\": [...]}`.",
+            array of them, or `{\"events\": [...]}`. For a `graph` source: Graph's notification \
+            collection `{\"value\": [{\"subscriptionId\", \"clientState\", \"changeType\", \
+            \"resource\", \"resourceData\", \"lifecycleEvent\"?, ...}]}`.",
         example = json!({"id": "evt_01JD8Q3", "type": "user.onboarded", "occurred_at": "2026-11-28T10:00:00Z",
             "user": {"email": "ada@example.com", "name": "Ada Lovelace"}, "groups": ["Marketing"]})),
     responses(
-        (status = 202, description = "Stored durably; will be applied", body = Accepted),
-        (status = 200, description = "Stored (Okta sources: empty body)"),
-        (status = 400, description = "Malformed payload after a valid signature", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "Missing, wrong or expired signature", body = Problem, content_type = "application/problem+json"),
+        (status = 202, description = "Stored durably; will be applied (graph sources: the pull a \
+            notification asked for is scheduled; empty body)", body = Accepted),
+        (status = 200, description = "Stored (Okta sources: empty body); for a graph source's \
+            `validationToken`, the decoded token (`text/plain; charset=utf-8`, `nosniff`)",
+            body = String, content_type = "text/plain"),
+        (status = 400, description = "Malformed payload after a valid signature (graph sources: \
+            not a notification collection, or a validationToken over 1024 bytes)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing, wrong or expired signature (graph sources: no \
+            notification carries a live clientState)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The client address is not in the source's `allow_ips`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No source of that name, or a source without a webhook (scheme `none`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over `server.max_body_bytes`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store could not commit; nothing was acknowledged", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store could not commit; nothing was acknowledged (Graph \
+            retries)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn receive_webhook(
     State(state): State<AppState>,
     Path(source): Path<String>,
     peer: Peer,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -118,6 +140,9 @@ pub async fn receive_webhook(
         }
     })?;
     tracing::Span::current().record("webhook.source", source.as_str());
+    if src.scheme == Scheme::Graph {
+        return graph::receive(&state, &src, query.as_deref(), &body, &refused).await;
+    }
     let now = chrono::Utc::now().timestamp();
     match crate::signature::verify_matched(&src, &headers, &body, now) {
         Ok(position) => {
