@@ -127,7 +127,10 @@ async fn one_trace_follows_a_webhook_through_its_job_to_each_domo_call() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let all = loop {
         let all = spans.lock().expect("spans").clone();
-        if all.iter().any(|s| s["name"] == "domo add_member") {
+        // The job span ends (and is exported) after its Domo calls: wait for both.
+        if all.iter().any(|s| s["name"] == "domo add_member")
+            && all.iter().any(|s| s["name"] == "job")
+        {
             break all;
         }
         assert!(
